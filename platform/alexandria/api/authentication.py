@@ -1,0 +1,127 @@
+"""How callers prove who they are.
+
+* The Discord bot: ``Authorization: Bot <service token>`` plus ``X-Discord-User: <member id>``;
+  the backend acts as that member, creating the contributor on first sight.
+* Volunteer nodes: ``Authorization: Node <node token>``; tokens are stored as SHA-256 hashes.
+* Staff: Django session (admin login).
+"""
+
+import hmac
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from alexandria.contributors.models import Contributor, discord_snowflake
+from alexandria.contributors.services import contributor_for_discord_user
+from alexandria.jobs.models import WorkerNode
+from alexandria.jobs.tokens import hash_node_token
+
+NODE_LAST_SEEN_RESOLUTION_S = 30
+
+
+@dataclass(frozen=True)
+class BotPrincipal:
+    """``request.auth`` for calls made by the Discord bot on behalf of ``contributor``."""
+
+    contributor: Contributor
+
+
+def _credentials(request, scheme: str) -> str | None:
+    header = authentication.get_authorization_header(request).decode("latin-1")
+    prefix, _, credentials = header.partition(" ")
+    if prefix.lower() != scheme.lower():
+        return None
+    credentials = credentials.strip()
+    if not credentials:
+        raise exceptions.AuthenticationFailed(f"Empty {scheme} token.")
+    return credentials
+
+
+class BotServiceAuthentication(authentication.BaseAuthentication):
+    keyword = "Bot"
+
+    def authenticate(self, request):
+        token = _credentials(request, self.keyword)
+        if token is None:
+            return None
+        expected = settings.BOT_SERVICE_TOKEN
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise exceptions.AuthenticationFailed("Invalid bot service token.")
+        discord_id = request.headers.get("X-Discord-User", "").strip()
+        try:
+            discord_snowflake(discord_id)
+        except Exception as exc:
+            raise exceptions.AuthenticationFailed(
+                "The bot must name the acting member in the X-Discord-User header "
+                "(a Discord user id)."
+            ) from exc
+        contributor = contributor_for_discord_user(
+            discord_id, display_name=request.headers.get("X-Discord-Name", "")[:100]
+        )
+        if contributor.is_banned:
+            raise exceptions.PermissionDenied("This member is banned from Alexandria.")
+        return contributor.user, BotPrincipal(contributor)
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'
+
+
+class NodeTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Node"
+
+    def authenticate(self, request):
+        token = _credentials(request, self.keyword)
+        if token is None:
+            return None
+        node = (
+            WorkerNode.objects.select_related("owner__user")
+            .filter(token_hash=hash_node_token(token))
+            .first()
+        )
+        if node is None:
+            raise exceptions.AuthenticationFailed("Unknown node token.")
+        if node.is_revoked:
+            raise exceptions.PermissionDenied("This node's token has been revoked.")
+        if node.owner.is_banned:
+            raise exceptions.PermissionDenied("The owner of this node is banned.")
+        now = timezone.now()
+        stale = node.last_seen_at is None or (
+            (now - node.last_seen_at).total_seconds() > NODE_LAST_SEEN_RESOLUTION_S
+        )
+        if stale:
+            WorkerNode.objects.filter(pk=node.pk).update(last_seen_at=now)
+            node.last_seen_at = now
+        return node.owner.user, node
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'
+
+
+class BotServiceAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = BotServiceAuthentication
+    name = "botServiceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Bot <service token>`, with the acting member's Discord id in the "
+            "`X-Discord-User` header.",
+        }
+
+
+class NodeTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = NodeTokenAuthentication
+    name = "nodeToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Node <node token>` as shown once when the node was registered.",
+        }

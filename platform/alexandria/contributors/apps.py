@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContributorsConfig(AppConfig):
+    name = "alexandria.contributors"
+    verbose_name = "Contributors"

@@ -1,0 +1,206 @@
+import uuid
+
+from django.db import models
+
+
+class WorkerNode(models.Model):
+    """A volunteer's machine. Its token is shown once and stored only as a SHA-256 hash."""
+
+    owner = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="nodes"
+    )
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(
+        max_length=16, editable=False, help_text="First characters of the token, to recognise it."
+    )
+    capabilities = models.JSONField(
+        default=dict, help_text="kinds, models, max_context_tokens, gpu as registered."
+    )
+    trust = models.FloatField(
+        default=0.0, help_text="0 = new/untrusted (always replicated) … 1 = fully trusted."
+    )
+    valid_results = models.PositiveIntegerField(default=0)
+    invalid_results = models.PositiveIntegerField(default=0)
+    rejected_facts = models.PositiveIntegerField(default=0)
+    is_flagged = models.BooleanField(default=False)
+    flag_reason = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="node_unique_name_per_owner"),
+            models.CheckConstraint(
+                condition=models.Q(trust__gte=0) & models.Q(trust__lte=1), name="node_trust_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Job(models.Model):
+    """One unit of work for a volunteer node. The database is the queue's source of truth."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        LEASED = "leased"
+        VALIDATING = "validating"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    kind = models.CharField(max_length=64)
+    kind_version = models.CharField(max_length=16, default="1")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    priority = models.SmallIntegerField(default=0, help_text="Higher runs first.")
+    size_hint = models.PositiveIntegerField(
+        default=0, help_text="Input size in characters; scales the lease time-to-live."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    lease_owner = models.ForeignKey(
+        WorkerNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="leased_jobs"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    source = models.ForeignKey(
+        "sources.Source", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    replica_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replicas"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-priority", "id"], name="job_lease_order"),
+            models.Index(fields=["status", "lease_expires_at"], name="job_lease_expiry"),
+            models.Index(fields=["kind", "status"], name="job_kind_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="leased")
+                | (models.Q(lease_owner__isnull=False) & models.Q(lease_expires_at__isnull=False)),
+                name="job_leased_has_owner_and_expiry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class Lease(models.Model):
+    """One hand-out of a job to a node; its id is the node's handle for heartbeat and submit."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        SUBMITTED = "submitted"
+        EXPIRED = "expired"
+        RELEASED = "released"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leases")
+    node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="leases")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    leased_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=models.Q(state="active"),
+                name="one_active_lease_per_job",
+            )
+        ]
+        indexes = [models.Index(fields=["node", "state"], name="lease_node_state")]
+
+    def __str__(self) -> str:
+        return f"lease {self.id} of job {self.job_id} ({self.state})"
+
+
+class JobResult(models.Model):
+    """What a node submitted for a lease; validated before anything downstream sees it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        VALID = "valid"
+        INVALID = "invalid"
+        SUPERSEDED = "superseded"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="results")
+    lease = models.OneToOneField(Lease, on_delete=models.CASCADE, related_name="result")
+    output = models.JSONField()
+    output_sha256 = models.CharField(max_length=64)
+    stats = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rejection_reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "status"], name="result_job_status")]
+
+    def __str__(self) -> str:
+        return f"result {self.pk} of job {self.job_id} ({self.status})"
+
+
+class JobEvent(models.Model):
+    """Error and lease history of a job, shown in admin (failures, releases, expiries)."""
+
+    class Kind(models.TextChoices):
+        ERROR = "error"
+        RELEASED = "released"
+        EXPIRED = "expired"
+        INVALID = "invalid"
+        DEAD_LETTERED = "dead_lettered"
+        REQUEUED = "requeued"
+        CANCELLED = "cancelled"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    node = models.ForeignKey(WorkerNode, on_delete=models.SET_NULL, null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on job {self.job_id}"
+
+
+class CreditEntry(models.Model):
+    """Ledger of credit, granted once per (job, node) after validation, with its reason."""
+
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="credit_entries"
+    )
+    node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="credit_entries")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="credit_entries")
+    amount = models.DecimalField(max_digits=12, decimal_places=3)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "credit entries"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "node"], name="credit_once_per_job_and_node"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.contributor} for job {self.job_id}"

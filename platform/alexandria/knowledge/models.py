@@ -1,0 +1,178 @@
+from django.db import models
+
+ANCHOR_MAX_CHARS = 200
+
+
+class Entity(models.Model):
+    """A named thing in one source's graph; ``canonical`` points to the entity it resolved to."""
+
+    source = models.ForeignKey("sources.Source", on_delete=models.CASCADE, related_name="entities")
+    name = models.CharField(max_length=300)
+    type = models.CharField(max_length=64)
+    aliases = models.JSONField(default=list, blank=True)
+    canonical = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="resolved"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "entities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "name", "type"], name="entity_unique_per_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class Anchor(models.Model):
+    """An exact quote located in a source: ``normalised_text[start:end] == fragment``."""
+
+    source = models.ForeignKey("sources.Source", on_delete=models.CASCADE, related_name="anchors")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    fragment = models.CharField(max_length=ANCHOR_MAX_CHARS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "start", "end"], name="anchor_unique_span"),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="anchor_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}[{self.start}:{self.end}] {self.fragment[:40]!r}"
+
+
+class Fact(models.Model):
+    """A relation (subject → predicate → object entity) or attribute (subject.predicate = value)."""
+
+    class Kind(models.TextChoices):
+        RELATION = "relation"
+        ATTRIBUTE = "attribute"
+
+    source = models.ForeignKey("sources.Source", on_delete=models.CASCADE, related_name="facts")
+    chunk = models.ForeignKey(
+        "sources.Chunk", on_delete=models.SET_NULL, null=True, blank=True, related_name="facts"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="facts_as_subject")
+    predicate = models.CharField(max_length=200)
+    object_entity = models.ForeignKey(
+        Entity, on_delete=models.CASCADE, null=True, blank=True, related_name="facts_as_object"
+    )
+    value = models.TextField(blank=True)
+    anchor = models.ForeignKey(Anchor, on_delete=models.PROTECT, related_name="facts")
+    temporal_id = models.PositiveIntegerField(help_text="Order in which the fact appears.")
+    job = models.ForeignKey(
+        "jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="facts"
+    )
+    prompt_version = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "temporal_id"], name="fact_source_order")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="relation") & models.Q(object_entity__isnull=False))
+                | (models.Q(kind="attribute") & models.Q(object_entity__isnull=True)),
+                name="fact_kind_matches_object",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = self.object_entity or self.value
+        return f"{self.subject} —{self.predicate}→ {target}"
+
+
+class KnowledgeItem(models.Model):
+    """A hypothesis or an instruction, on abstraction layer 1 (from sources) or higher."""
+
+    class Kind(models.TextChoices):
+        HYPOTHESIS = "hypothesis"
+        INSTRUCTION = "instruction"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        HIDDEN = "hidden"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    layer = models.PositiveSmallIntegerField(default=1)
+    text = models.TextField()
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Hypothesis: stance, supports, contradicts. Instruction: goal, prerequisites, "
+        "steps.",
+    )
+    confidence = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    hidden_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_items"
+    )
+    previous_version = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="next_versions"
+    )
+    derived_from = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="abstractions"
+    )
+    anchors = models.ManyToManyField(Anchor, related_name="items", blank=True)
+    author = models.ForeignKey(
+        "contributors.Contributor",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authored_items",
+        help_text="The member whose submission or edit produced this item (cannot review it).",
+    )
+    job = models.ForeignKey(
+        "jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+    prompt_version = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["layer", "kind", "status"], name="item_layer_kind_status")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(layer__gte=1), name="item_layer_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="item_not_merged_into_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"L{self.layer} {self.kind}: {self.text[:60]}"
+
+
+class Review(models.Model):
+    """One member's verdict on an item; weighted by their reputation when votes are counted."""
+
+    class Verdict(models.TextChoices):
+        SUPPORTED = "supported"
+        NOT_SUPPORTED = "not_supported"
+        UNCLEAR = "unclear"
+        SKIP = "skip"
+        REPORT = "report"
+
+    item = models.ForeignKey(KnowledgeItem, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="reviews"
+    )
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    weight = models.FloatField(help_text="Reviewer reputation when the vote was cast.")
+    comment = models.TextField(blank=True)
+    proposed_text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="review_once_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} → {self.verdict} on {self.item_id}"

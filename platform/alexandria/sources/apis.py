@@ -1,0 +1,97 @@
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from alexandria.api.errors import PayloadTooLarge
+from alexandria.api.identity import acting_contributor
+from alexandria.api.parsers import StrictUtf8JSONParser
+from alexandria.api.permissions import IsMember
+from alexandria.sources import selectors, services
+from alexandria.sources.serializers import (
+    SourceSerializer,
+    SubmissionResultSerializer,
+    SubmitTextSerializer,
+)
+
+# JSON escaping can grow a text up to six-fold (\uXXXX); anything beyond is refused unread.
+MAX_BODY_FACTOR = 6
+
+
+class SourceListCreateApi(generics.ListAPIView):
+    """Submit a text (JSON or a multipart file upload), or list the sources you submitted."""
+
+    permission_classes = [IsMember]
+    serializer_class = SourceSerializer
+    parser_classes = [StrictUtf8JSONParser, MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "submit"
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(
+        request={
+            "application/json": SubmitTextSerializer,
+            "multipart/form-data": SubmitTextSerializer,
+        },
+        responses={
+            201: SubmissionResultSerializer,
+            200: OpenApiResponse(SubmissionResultSerializer, "The text was already known."),
+            400: OpenApiResponse(description="Empty, undecodable or malformed submission."),
+            413: OpenApiResponse(description="Larger than SUBMISSION_MAX_BYTES."),
+        },
+    )
+    def post(self, request):
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.SUBMISSION_MAX_BYTES * MAX_BODY_FACTOR + 65536:
+            raise PayloadTooLarge(
+                f"The request is {declared:,} bytes; texts are limited to "
+                f"{settings.SUBMISSION_MAX_BYTES:,} bytes."
+            )
+        serializer = SubmitTextSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = data.pop("file", None)
+        text = data.pop("text", "")
+        citation = services.Citation(**data)
+        contributor = acting_contributor(request)
+        try:
+            if upload is not None:
+                outcome = services.submit_upload(
+                    upload.read(),
+                    content_type=upload.content_type,
+                    filename=upload.name,
+                    citation=citation,
+                    submitted_by=contributor,
+                )
+            else:
+                outcome = services.submit_text(text, citation=citation, submitted_by=contributor)
+        except services.SubmissionRejected as exc:
+            if exc.code == "too_large":
+                raise PayloadTooLarge(str(exc)) from exc
+            raise ValidationError({"detail": str(exc), "code": exc.code}) from exc
+        body = SubmissionResultSerializer(
+            {"duplicate": outcome.duplicate, "source": outcome.source}
+        ).data
+        return Response(body, status=status.HTTP_200_OK if outcome.duplicate else 201)
+
+    def get_queryset(self):
+        return selectors.sources_visible_to(
+            acting_contributor(self.request), staff=self.request.user.is_staff
+        )
+
+
+class SourceDetailApi(generics.RetrieveAPIView):
+    """A source's citation and processing status (the full text is never served)."""
+
+    permission_classes = [IsMember]
+    serializer_class = SourceSerializer
+
+    def get_queryset(self):
+        return selectors.sources_visible_to(
+            acting_contributor(self.request), staff=self.request.user.is_staff
+        )

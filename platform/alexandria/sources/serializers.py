@@ -1,0 +1,65 @@
+from rest_framework import serializers
+
+from alexandria.sources.models import Source
+
+
+class CitationFields(serializers.Serializer):
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    authors = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
+    doi = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    licence_note = serializers.CharField(required=False, allow_blank=True, default="")
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+
+
+class SubmitTextSerializer(CitationFields):
+    text = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="The text, UTF-8."
+    )
+    file = serializers.FileField(
+        required=False, help_text="Or a file: plain text, Markdown, HTML or PDF (multipart)."
+    )
+
+    def validate(self, attrs):
+        has_text = bool(attrs.get("text"))
+        if has_text == ("file" in attrs):
+            raise serializers.ValidationError("Send either a non-empty 'text' or a 'file'.")
+        return attrs
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    text_retained = serializers.SerializerMethodField()
+    chunk_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "title",
+            "authors",
+            "url",
+            "doi",
+            "licence_note",
+            "language",
+            "format",
+            "sha256",
+            "char_count",
+            "byte_size",
+            "status",
+            "text_retained",
+            "text_purged_at",
+            "chunk_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_text_retained(self, source: Source) -> bool:
+        return not source.is_purged
+
+    def get_chunk_count(self, source: Source) -> int:
+        return source.chunks.count()
+
+
+class SubmissionResultSerializer(serializers.Serializer):
+    duplicate = serializers.BooleanField(help_text="True when this text was already known.")
+    source = SourceSerializer()

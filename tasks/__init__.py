@@ -1,0 +1,5 @@
+"""Celery app and the server-side tasks of Alexandria's pipeline."""
+
+from tasks.app import app
+
+__all__ = ["app"]
