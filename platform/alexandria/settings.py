@@ -131,6 +131,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+if not PRODUCTION:
+    # The embedded defaults keep their SQLite file, Chroma index and static files here.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -157,6 +160,8 @@ REST_FRAMEWORK = {
         "contributor": os.environ.get("THROTTLE_CONTRIBUTOR", "600/min"),
         "submit": os.environ.get("THROTTLE_SUBMIT", "30/min"),
         "node": os.environ.get("THROTTLE_NODE", "6000/min"),
+        # All the nodes of one contributor together (a member can't multiply their budget).
+        "node_owner": os.environ.get("THROTTLE_NODE_OWNER", "20000/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 1 if PRODUCTION else 0),
 }
@@ -206,7 +211,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json" if PRODUCTION else "plain"}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PRODUCTION else "plain",
+        }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
@@ -229,3 +237,25 @@ if PRODUCTION:
 # read-only context around each chunk so cross-sentence facts keep their referents.
 CHUNK_TARGET_WORDS = env_int("CHUNK_TARGET_WORDS", 200)
 CHUNK_CONTEXT_CHARS = env_int("CHUNK_CONTEXT_CHARS", 300)
+
+# Volunteer jobs (alexandria.jobs). A lease lives LEASE_MIN_SECONDS plus one second per
+# LEASE_CHARS_PER_SECOND characters of the job's size_hint, at most LEASE_MAX_SECONDS; nodes
+# heartbeat to extend it. Expired leases are re-leased by the lease call itself.
+LEASE_MIN_SECONDS = env_int("LEASE_MIN_SECONDS", 120)
+LEASE_CHARS_PER_SECOND = env_int("LEASE_CHARS_PER_SECOND", 200)
+LEASE_MAX_SECONDS = env_int("LEASE_MAX_SECONDS", 3600)
+# Submitted results larger than this (request body or canonical JSON output) get HTTP 413.
+RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 1024 * 1024)
+# Adaptive replication (BOINC style): results of nodes below TRUST_THRESHOLD, of flagged nodes
+# and a REPLICATION_SAMPLE_RATE share of trusted ones are re-run by another contributor's node;
+# two agreeing results make a quorum, at most MAX_REPLICAS replicas per job.
+TRUST_THRESHOLD = float(os.environ.get("TRUST_THRESHOLD", "0.5"))
+REPLICATION_SAMPLE_RATE = float(os.environ.get("REPLICATION_SAMPLE_RATE", "0.05"))
+MAX_REPLICAS = env_int("MAX_REPLICAS", 3)
+# A node whose result claims more completion tokens per second than this (per job, by its
+# own elapsed time or by the wall clock since the lease) is flagged and always replicated.
+MAX_PLAUSIBLE_TOKENS_PER_S = float(os.environ.get("MAX_PLAUSIBLE_TOKENS_PER_S", "1500"))
+# A node counts as online when seen within this many seconds or while it holds a live lease.
+NODE_ONLINE_WINDOW_SECONDS = env_int("NODE_ONLINE_WINDOW_SECONDS", 300)
+# Results still pending validation after this long are re-dispatched (lost Celery message).
+VALIDATION_STALE_SECONDS = env_int("VALIDATION_STALE_SECONDS", 300)

@@ -9,9 +9,7 @@ from alexandria.contributors.models import Contributor
 
 def contributor_for_discord_user(discord_id: str, *, display_name: str = "") -> Contributor:
     """Find the member with this Discord id, creating user and contributor on first sight."""
-    contributor = (
-        Contributor.objects.select_related("user").filter(discord_id=discord_id).first()
-    )
+    contributor = Contributor.objects.select_related("user").filter(discord_id=discord_id).first()
     if contributor is not None:
         if display_name and contributor.display_name != display_name:
             Contributor.objects.filter(pk=contributor.pk).update(display_name=display_name)

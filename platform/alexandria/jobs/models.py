@@ -152,7 +152,10 @@ class JobResult(models.Model):
     validated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["job", "status"], name="result_job_status")]
+        indexes = [
+            models.Index(fields=["job", "status"], name="result_job_status"),
+            models.Index(fields=["status", "created_at"], name="result_status_created"),
+        ]
 
     def __str__(self) -> str:
         return f"result {self.pk} of job {self.job_id} ({self.status})"
@@ -191,8 +194,15 @@ class CreditEntry(models.Model):
     )
     node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="credit_entries")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="credit_entries")
+    class Basis(models.TextChoices):
+        AGREED = "agreed", "validated, agreed with another contributor's result"
+        TRUSTED = "trusted", "validated, trusted node (not replicated)"
+
     amount = models.DecimalField(max_digits=12, decimal_places=3)
     reason = models.CharField(max_length=200)
+    basis = models.CharField(
+        max_length=16, choices=Basis.choices, help_text="Why the result earned credit."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

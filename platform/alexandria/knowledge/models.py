@@ -38,7 +38,9 @@ class Anchor(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["source", "start", "end"], name="anchor_unique_span"),
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="anchor_span"),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="anchor_span"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -75,7 +75,9 @@ class Chunk(models.Model):
         ordering = ["source", "index"]
         constraints = [
             models.UniqueConstraint(fields=["source", "index"], name="chunk_unique_index"),
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="chunk_span"),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="chunk_span"
+            ),
             models.CheckConstraint(
                 condition=models.Q(context_start__lte=models.F("start"))
                 & models.Q(context_end__gte=models.F("end")),

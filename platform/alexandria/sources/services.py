@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -169,6 +170,35 @@ def redispatch_stalled_sources(*, older_than: timedelta = timedelta(minutes=5)) 
 
 def purge_analysed_sources() -> int:
     """Purge the text of every analysed source that still holds it."""
-    return Source.objects.filter(
-        status=Source.Status.ANALYSED, text_purged_at__isnull=True
-    ).update(text="", text_purged_at=timezone.now())
+    return Source.objects.filter(status=Source.Status.ANALYSED, text_purged_at__isnull=True).update(
+        text="", text_purged_at=timezone.now()
+    )
+
+
+def requeue_ingestion(source: Source) -> None:
+    """Run ingestion again for a source that failed or never left ``received``.
+
+    Chunks are derived from the retained text, so a failed source's chunks are dropped and
+    rebuilt. A purged source, or one whose analysis already produced facts, can't start over.
+    """
+    with transaction.atomic():
+        locked = (
+            Source.objects.select_for_update()
+            .only("pk", "status", "text_purged_at")
+            .get(pk=source.pk)
+        )
+        if locked.status not in (Source.Status.FAILED, Source.Status.RECEIVED):
+            raise ValidationError(
+                f"Only failed or received sources can be requeued; this one is {locked.status}."
+            )
+        if locked.is_purged:
+            raise ValidationError("Its text has been purged, so it can't be ingested again.")
+        if locked.facts.exists():
+            raise ValidationError(
+                "Its analysis already produced facts; requeue the failed jobs instead."
+            )
+        locked.chunks.all().delete()
+        locked.status = Source.Status.RECEIVED
+        locked.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(lambda: _enqueue_ingestion(locked.pk))
+    source.status = locked.status

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,20 +15,56 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Contributor',
+            name="Contributor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('discord_id', models.CharField(blank=True, max_length=21, null=True, unique=True, validators=[django.core.validators.RegexValidator('^[0-9]{15,21}$', 'A Discord id is a 15-21 digit number.')])),
-                ('display_name', models.CharField(blank=True, max_length=100)),
-                ('reputation', models.FloatField(default=1.0, help_text="Weight of this member's review votes; moves with agreement.")),
-                ('is_banned', models.BooleanField(default=False)),
-                ('ban_reason', models.TextField(blank=True)),
-                ('banned_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='contributor', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "discord_id",
+                    models.CharField(
+                        blank=True,
+                        max_length=21,
+                        null=True,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9]{15,21}$", "A Discord id is a 15-21 digit number."
+                            )
+                        ],
+                    ),
+                ),
+                ("display_name", models.CharField(blank=True, max_length=100)),
+                (
+                    "reputation",
+                    models.FloatField(
+                        default=1.0,
+                        help_text="Weight of this member's review votes; moves with agreement.",
+                    ),
+                ),
+                ("is_banned", models.BooleanField(default=False)),
+                ("ban_reason", models.TextField(blank=True)),
+                ("banned_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contributor",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('reputation__gte', 0)), name='contributor_reputation_non_negative')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("reputation__gte", 0)),
+                        name="contributor_reputation_non_negative",
+                    )
+                ],
             },
         ),
     ]

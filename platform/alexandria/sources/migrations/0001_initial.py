@@ -5,69 +5,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contributors', '0001_initial'),
+        ("contributors", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('authors', models.CharField(blank=True, max_length=1000)),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('doi', models.CharField(blank=True, max_length=255)),
-                ('licence_note', models.TextField(blank=True)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('format', models.CharField(choices=[('text', 'Text'), ('markdown', 'Markdown'), ('html', 'Html'), ('pdf', 'Pdf')], default='text', max_length=16)),
-                ('sha256', models.CharField(max_length=64, unique=True)),
-                ('char_count', models.PositiveIntegerField()),
-                ('byte_size', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('chunked', 'Chunked'), ('analysing', 'Analysing'), ('analysed', 'Analysed'), ('failed', 'Failed')], default='received', max_length=16)),
-                ('text', models.TextField(blank=True, help_text='Normalised full text; purged after analysis.')),
-                ('text_purged_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sources', to='contributors.contributor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=500)),
+                ("authors", models.CharField(blank=True, max_length=1000)),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("doi", models.CharField(blank=True, max_length=255)),
+                ("licence_note", models.TextField(blank=True)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("markdown", "Markdown"),
+                            ("html", "Html"),
+                            ("pdf", "Pdf"),
+                        ],
+                        default="text",
+                        max_length=16,
+                    ),
+                ),
+                ("sha256", models.CharField(max_length=64, unique=True)),
+                ("char_count", models.PositiveIntegerField()),
+                ("byte_size", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("chunked", "Chunked"),
+                            ("analysing", "Analysing"),
+                            ("analysed", "Analysed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "text",
+                    models.TextField(
+                        blank=True, help_text="Normalised full text; purged after analysis."
+                    ),
+                ),
+                ("text_purged_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sources",
+                        to="contributors.contributor",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('start', models.PositiveIntegerField()),
-                ('end', models.PositiveIntegerField()),
-                ('context_start', models.PositiveIntegerField()),
-                ('context_end', models.PositiveIntegerField()),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='sources.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.PositiveIntegerField()),
+                ("start", models.PositiveIntegerField()),
+                ("end", models.PositiveIntegerField()),
+                ("context_start", models.PositiveIntegerField()),
+                ("context_end", models.PositiveIntegerField()),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="sources.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['source', 'index'],
+                "ordering": ["source", "index"],
             },
         ),
         migrations.AddIndex(
-            model_name='source',
-            index=models.Index(fields=['status', 'created_at'], name='sources_sou_status_1f9b6f_idx'),
+            model_name="source",
+            index=models.Index(
+                fields=["status", "created_at"], name="sources_sou_status_1f9b6f_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.CheckConstraint(condition=models.Q(('text_purged_at__isnull', True), ('text', ''), _connector='OR'), name='source_purged_text_is_empty'),
+            model_name="source",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("text_purged_at__isnull", True), ("text", ""), _connector="OR"),
+                name="source_purged_text_is_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='chunk',
-            constraint=models.UniqueConstraint(fields=('source', 'index'), name='chunk_unique_index'),
+            model_name="chunk",
+            constraint=models.UniqueConstraint(
+                fields=("source", "index"), name="chunk_unique_index"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='chunk',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='chunk_span'),
+            model_name="chunk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="chunk_span"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='chunk',
-            constraint=models.CheckConstraint(condition=models.Q(('context_start__lte', models.F('start')), ('context_end__gte', models.F('end'))), name='chunk_context_covers_span'),
+            model_name="chunk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("context_start__lte", models.F("start")), ("context_end__gte", models.F("end"))
+                ),
+                name="chunk_context_covers_span",
+            ),
         ),
     ]

@@ -1,0 +1,126 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models.functions import Left
+
+from alexandria.api.admin import ReadOnlyTabularInline
+from alexandria.sources.models import Chunk, Source
+from alexandria.sources.services import purge_source_text, requeue_ingestion
+
+TEXT_PREVIEW_CHARS = 1000
+
+
+class TextPurgedFilter(admin.SimpleListFilter):
+    title = "text purged"
+    parameter_name = "purged"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Purged"), ("no", "Text retained"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(text_purged_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(text_purged_at__isnull=True)
+        return queryset
+
+
+class ChunkInline(ReadOnlyTabularInline):
+    model = Chunk
+    fields = ("index", "start", "end")
+    readonly_fields = fields
+    classes = ("collapse",)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "status",
+        "format",
+        "char_count",
+        "submitted_by",
+        "text_retained",
+        "created_at",
+    )
+    list_select_related = ("submitted_by__user",)
+    list_filter = ("status", "format", TextPurgedFilter)
+    search_fields = ("title", "url", "^sha256", "doi")
+    ordering = ("-created_at",)
+    fieldsets = (
+        ("Citation", {"fields": ("title", "authors", "url", "doi", "licence_note", "language")}),
+        (
+            "Processing",
+            {"fields": ("status", "format", "submitted_by", "created_at", "updated_at")},
+        ),
+        (
+            "Text",
+            {"fields": ("sha256", "char_count", "byte_size", "text_purged_at", "text_preview")},
+        ),
+    )
+    readonly_fields = (
+        "status",
+        "format",
+        "submitted_by",
+        "created_at",
+        "updated_at",
+        "sha256",
+        "char_count",
+        "byte_size",
+        "text_purged_at",
+        "text_preview",
+    )
+    inlines = (ChunkInline,)
+    actions = ("purge_text", "requeue_analysis")
+
+    def get_queryset(self, request):
+        # The full text can be megabytes; only the preview reads (the start of) it.
+        return super().get_queryset(request).defer("text")
+
+    def has_add_permission(self, request):
+        # Sources come in through submission (normalisation, hashing, chunking), not by hand.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Anchors, facts and jobs hang off a source; removing its text is what "purge" is for.
+        return False
+
+    @admin.display(description="text retained?", boolean=True, ordering="text_purged_at")
+    def text_retained(self, obj: Source) -> bool:
+        return not obj.is_purged
+
+    @admin.display(description=f"text (first {TEXT_PREVIEW_CHARS:,} characters)")
+    def text_preview(self, obj: Source) -> str:
+        if obj.is_purged:
+            return "(purged)"
+        head = (
+            Source.objects.filter(pk=obj.pk)
+            .annotate(head=Left("text", TEXT_PREVIEW_CHARS))
+            .values_list("head", flat=True)
+            .get()
+        )
+        remaining = obj.char_count - len(head)
+        return f"{head} … ({remaining:,} more characters)" if remaining > 0 else head
+
+    @admin.action(description="Purge the text of selected sources", permissions=["change"])
+    def purge_text(self, request, queryset):
+        purged = 0
+        for source in queryset:
+            if purge_source_text(source):
+                self.log_change(request, source, "Purged the text.")
+                purged += 1
+        self.message_user(request, f"Purged the text of {purged} source(s).", messages.SUCCESS)
+
+    @admin.action(description="Requeue analysis of selected sources", permissions=["change"])
+    def requeue_analysis(self, request, queryset):
+        requeued = 0
+        for source in queryset:
+            try:
+                requeue_ingestion(source)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{source}: {' '.join(exc.messages)}", messages.WARNING
+                )
+                continue
+            self.log_change(request, source, "Requeued ingestion.")
+            requeued += 1
+        self.message_user(request, f"Requeued {requeued} source(s).", messages.SUCCESS)
