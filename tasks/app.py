@@ -38,7 +38,7 @@ app.conf.update(
     task_ignore_result=True,
     timezone="UTC",
 )
-app.conf.imports = ("tasks.pipeline", "tasks.maintenance")
+app.conf.imports = ("tasks.pipeline", "tasks.validation", "tasks.maintenance")
 
 from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
 

@@ -2,13 +2,17 @@
 
 from celery import shared_task
 
+# Imported here so Celery workers register the validation tasks this module re-dispatches.
+from tasks.validation import resolve_replication, validate_result
+
 
 @shared_task(name="tasks.maintenance.reconcile_pipeline")
 def reconcile_pipeline() -> int:
     """Re-dispatch pipeline steps whose message was lost (e.g. Redis restarted)."""
+    from alexandria.pipeline.services.planning import redispatch_analysis
     from alexandria.sources.services import redispatch_stalled_sources
 
-    return redispatch_stalled_sources()
+    return redispatch_stalled_sources() + redispatch_analysis()
 
 
 @shared_task(name="tasks.maintenance.purge_analysed_sources")
@@ -17,3 +21,27 @@ def purge_analysed_sources() -> int:
     from alexandria.sources.services import purge_analysed_sources as purge
 
     return purge()
+
+
+@shared_task(name="tasks.maintenance.expire_leases")
+def expire_leases() -> int:
+    """End overdue leases nobody re-leased yet: count the attempt, requeue or dead-letter.
+    Pure bookkeeping: leasing takes over overdue jobs itself."""
+    from alexandria.jobs.services import expire_overdue_leases
+
+    return expire_overdue_leases()
+
+
+@shared_task(name="tasks.maintenance.reconcile_validation")
+def reconcile_validation() -> int:
+    """Re-dispatch validation of results stuck pending and verdicts of replicated jobs whose
+    replicas all ended (their messages were lost, e.g. Redis restarted)."""
+    from alexandria.jobs.selectors import stale_pending_result_ids, stalled_replication_ids
+
+    results = stale_pending_result_ids()
+    for result_id in results:
+        validate_result.delay(result_id)
+    jobs = stalled_replication_ids()
+    for job_id in jobs:
+        resolve_replication.delay(job_id)
+    return len(results) + len(jobs)

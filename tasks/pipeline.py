@@ -13,7 +13,17 @@ RETRY_POLICY = {
 
 @shared_task(name="tasks.pipeline.ingest_source", **RETRY_POLICY)
 def ingest_source(source_id: int) -> None:
-    """Split a new source into chunks (idempotent: a chunked source is left alone)."""
+    """Chunk a new source and plan its first jobs (idempotent: each step runs once)."""
+    from alexandria.pipeline.services.planning import plan_analysis
     from alexandria.sources.services import chunk_source
 
     chunk_source(source_id)
+    plan_analysis(source_id)
+
+
+@shared_task(name="tasks.pipeline.advance_source", **RETRY_POLICY)
+def advance_source(source_id: int) -> str:
+    """Start the next stage of a source's analysis if the current one is complete."""
+    from alexandria.pipeline.services.planning import advance_source as advance
+
+    return advance(source_id).value

@@ -11,4 +11,24 @@ BEAT_SCHEDULE = {
         "task": "tasks.maintenance.purge_analysed_sources",
         "schedule": crontab(minute="*/10"),
     },
+    "expire-leases": {
+        "task": "tasks.maintenance.expire_leases",
+        "schedule": 60.0,
+    },
+    "reconcile-validation": {
+        "task": "tasks.maintenance.reconcile_validation",
+        "schedule": 120.0,
+    },
+    "sync-index": {
+        "task": "tasks.layers.sync_index",
+        "schedule": 60.0,
+    },
+    "merge-layers": {
+        "task": "tasks.layers.merge_layers",
+        "schedule": 60.0,
+    },
+    "build-layers": {
+        "task": "tasks.layers.build_layers",
+        "schedule": 120.0,
+    },
 }

@@ -53,6 +53,14 @@ def _bot_token(settings):
     settings.BOT_SERVICE_TOKEN = BOT_TOKEN
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Throttle counters live in the cache; each test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def anonymous_client() -> APIClient:
     return APIClient()

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "alexandria.sources",
     "alexandria.jobs",
     "alexandria.knowledge",
+    "alexandria.pipeline",
+    "alexandria.reviews",
+    "alexandria.search",
     "alexandria.api",
 ]
 
@@ -259,3 +262,19 @@ MAX_PLAUSIBLE_TOKENS_PER_S = float(os.environ.get("MAX_PLAUSIBLE_TOKENS_PER_S", 
 NODE_ONLINE_WINDOW_SECONDS = env_int("NODE_ONLINE_WINDOW_SECONDS", 300)
 # Results still pending validation after this long are re-dispatched (lost Celery message).
 VALIDATION_STALE_SECONDS = env_int("VALIDATION_STALE_SECONDS", 300)
+
+# Review and consensus (alexandria.reviews; the rules are in that package's docstring).
+REVIEW_MAX_OPEN_TASKS = env_int("REVIEW_MAX_OPEN_TASKS", 3)
+REVIEW_TASK_TTL_SECONDS = env_int("REVIEW_TASK_TTL_SECONDS", 1800)
+REVIEW_OPEN_TASKS_PER_ITEM = env_int("REVIEW_OPEN_TASKS_PER_ITEM", 3)
+REVIEW_GOLD_RATE = float(os.environ.get("REVIEW_GOLD_RATE", "0.1"))
+REVIEW_EDIT_MIN_ENDORSEMENTS = env_int("REVIEW_EDIT_MIN_ENDORSEMENTS", 2)
+CONSENSUS_MIN_WEIGHT = float(os.environ.get("CONSENSUS_MIN_WEIGHT", "3.0"))
+CONSENSUS_SHARE = float(os.environ.get("CONSENSUS_SHARE", "0.7"))
+REPUTATION_AGREE_STEP = float(os.environ.get("REPUTATION_AGREE_STEP", "0.1"))
+REPUTATION_MAX = float(os.environ.get("REPUTATION_MAX", "5.0"))
+REPUTATION_DISAGREE_FACTOR = float(os.environ.get("REPUTATION_DISAGREE_FACTOR", "0.9"))
+REPUTATION_MIN = float(os.environ.get("REPUTATION_MIN", "0.1"))
+# Discord members (ids, comma-separated) who may hide items and ban members through the bot,
+# besides members whose account is staff.
+DISCORD_MODERATOR_IDS = env_list("DISCORD_MODERATOR_IDS")

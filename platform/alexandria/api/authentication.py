@@ -58,9 +58,10 @@ class BotServiceAuthentication(authentication.BaseAuthentication):
                 "The bot must name the acting member in the X-Discord-User header "
                 "(a Discord user id)."
             ) from exc
-        contributor = contributor_for_discord_user(
-            discord_id, display_name=request.headers.get("X-Discord-Name", "")[:100]
-        )
+        # HTTP headers arrive as latin-1; the bot sends the display name as UTF-8 bytes.
+        raw_name = request.headers.get("X-Discord-Name", "")
+        display_name = raw_name.encode("latin-1", "replace").decode("utf-8", "replace")[:100]
+        contributor = contributor_for_discord_user(discord_id, display_name=display_name)
         if contributor.is_banned:
             raise exceptions.PermissionDenied("This member is banned from Alexandria.")
         return contributor.user, BotPrincipal(contributor)

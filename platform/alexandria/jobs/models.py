@@ -84,7 +84,8 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["status", "-priority", "id"], name="job_lease_order"),
             models.Index(fields=["status", "lease_expires_at"], name="job_lease_expiry"),
-            models.Index(fields=["kind", "status"], name="job_kind_status"),
+            # Leasing one kind walks this in queue order (and it serves kind/status counts).
+            models.Index(fields=["kind", "status", "-priority", "id"], name="job_kind_lease_order"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -194,6 +195,7 @@ class CreditEntry(models.Model):
     )
     node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="credit_entries")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="credit_entries")
+
     class Basis(models.TextChoices):
         AGREED = "agreed", "validated, agreed with another contributor's result"
         TRUSTED = "trusted", "validated, trusted node (not replicated)"

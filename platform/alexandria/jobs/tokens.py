@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-NODE_TOKEN_PREFIX = "anode_"
+NODE_TOKEN_PREFIX = "anode_"  # noqa: S105 (a public marker, not a secret)
 
 
 def new_node_token() -> str:

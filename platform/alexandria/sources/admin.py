@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models.functions import Left
 
 from alexandria.api.admin import ReadOnlyTabularInline
@@ -69,6 +70,7 @@ class SourceAdmin(admin.ModelAdmin):
         "text_purged_at",
         "text_preview",
     )
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = (ChunkInline,)
     actions = ("purge_text", "requeue_analysis")
 
@@ -117,9 +119,7 @@ class SourceAdmin(admin.ModelAdmin):
             try:
                 requeue_ingestion(source)
             except ValidationError as exc:
-                self.message_user(
-                    request, f"{source}: {' '.join(exc.messages)}", messages.WARNING
-                )
+                self.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.WARNING)
                 continue
             self.log_change(request, source, "Requeued ingestion.")
             requeued += 1

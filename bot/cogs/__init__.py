@@ -1,0 +1,1 @@
+"""One cog per domain; ``ALL_COGS`` is the order the bot loads them in."""

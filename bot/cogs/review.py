@@ -1,0 +1,227 @@
+"""/review: judge one statement against its evidence, with buttons that survive restarts."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import limits, replies
+from bot.client import Actor, AlexandriaClient, AlexandriaError, Conflict
+from bot.cooldowns import MemberCooldown
+
+log = logging.getLogger(__name__)
+
+REVIEW_RATE, REVIEW_PER_S = 5, 30.0
+VERDICT_LABELS = {
+    "supported": ("Supported", discord.ButtonStyle.success),
+    "not_supported": ("Not supported", discord.ButtonStyle.danger),
+    "unclear": ("Unclear", discord.ButtonStyle.secondary),
+    "skip": ("Skip", discord.ButtonStyle.secondary),
+    "report": ("Report", discord.ButtonStyle.secondary),
+    "edit": ("Supported, better wording…", discord.ButtonStyle.primary),
+}
+CUSTOM_ID = "review:{action}:{task}:{member}"
+
+
+def task_embed(task: dict) -> discord.Embed:
+    item = task["item"]
+    sources = {source["source_id"]: source for source in task["sources"]}
+    embed = discord.Embed(
+        title=f"Review {item['kind']} #{item['id']}",
+        description=(
+            f"**{item['text']}**\n\nDoes the evidence below support this statement?"
+            + (
+                "\n*(You already hold the maximum of open tasks: here is the oldest.)*"
+                if task.get("resumed")
+                else ""
+            )
+        ),
+        colour=discord.Colour.blurple(),
+    )
+    for anchor in task["anchors"]:
+        source = sources.get(anchor["source_id"], {})
+        title = source.get("title") or f"Source #{anchor['source_id']}"
+        link = f"\n<{source['url']}>" if source.get("url") else ""
+        embed.add_field(
+            name=f"{title} · chars {anchor['start']}\N{EN DASH}{anchor['end']}",
+            value=f"> {anchor['fragment']}{link}",
+            inline=False,
+        )
+    for proposal in task.get("edit_proposals", [])[:3]:
+        embed.add_field(
+            name=f"Proposed wording #{proposal['id']} ({proposal['endorsements']} endorsements)",
+            value=proposal["text"],
+            inline=False,
+        )
+    embed.set_footer(text=f"Task #{task['id']} · only you can answer it")
+    return limits.fit_embed(embed)
+
+
+class ReviewButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"review:(?P<action>[a-z_]+):(?P<task>[0-9]+):(?P<member>[0-9]+)",
+):
+    """One answer button of one task; the custom_id carries everything, so restarts are fine."""
+
+    def __init__(self, action: str, task_id: int, member_id: int):
+        label, style = VERDICT_LABELS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=style,
+                custom_id=CUSTOM_ID.format(action=action, task=task_id, member=member_id),
+                row=1 if action == "edit" else 0,
+            )
+        )
+        self.action = action
+        self.task_id = task_id
+        self.member_id = member_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> ReviewButton:
+        action = match["action"]
+        if action not in VERDICT_LABELS:
+            raise ValueError(f"unknown review action {action!r}")
+        return cls(action, int(match["task"]), int(match["member"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.member_id:
+            return True
+        await interaction.response.send_message(
+            "This review belongs to someone else. Use /review to get your own.", ephemeral=True
+        )
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        api: AlexandriaClient = interaction.client.api
+        if self.action == "edit":
+            await interaction.response.send_modal(EditModal(api, self.task_id))
+            return
+        if self.action == "report":
+            await interaction.response.send_modal(ReportModal(api, self.task_id))
+            return
+        await interaction.response.defer()
+        await submit_answer(interaction, api, self.task_id, self.action)
+
+
+def review_view(task_id: int, member_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in VERDICT_LABELS:
+        view.add_item(ReviewButton(action, task_id, member_id))
+    return view
+
+
+async def submit_answer(
+    interaction: discord.Interaction,
+    api: AlexandriaClient,
+    task_id: int,
+    verdict: str,
+    *,
+    comment: str = "",
+    proposed_text: str = "",
+) -> None:
+    """Send the (already deferred) answer; on success the buttons go away."""
+    try:
+        result = await api.answer_review(
+            Actor.of(interaction.user),
+            task_id,
+            verdict,
+            comment=comment,
+            proposed_text=proposed_text,
+        )
+    except Conflict as exc:
+        await replies.send_private(interaction, f"Not recorded: {exc.detail}")
+        return
+    except AlexandriaError as exc:
+        await replies.send_error(interaction, exc)
+        return
+    label = VERDICT_LABELS[verdict][0]
+    lines = [f"Recorded: **{label}**." if not result["repeated"] else f"Already recorded: {label}."]
+    if result.get("edit_proposal_id"):
+        lines.append(f"Your wording is edit proposal #{result['edit_proposal_id']}.")
+    if result.get("report_id"):
+        lines.append("Moderators have been told.")
+    if result.get("settled"):
+        lines.append(f"That vote settled it: the statement is now **{result['settled']}**.")
+    lines.append("Use /review for the next one.")
+    try:
+        await interaction.edit_original_response(view=None)
+    except discord.HTTPException as exc:
+        log.info("could not remove review buttons: %s", exc)
+    await replies.send_private(interaction, " ".join(lines))
+
+
+class EditModal(discord.ui.Modal, title="Supported: propose better wording"):
+    wording = discord.ui.TextInput(
+        label="Better wording", style=discord.TextStyle.paragraph, max_length=4000
+    )
+    comment = discord.ui.TextInput(label="Why (optional)", required=False, max_length=2000)
+
+    def __init__(self, api: AlexandriaClient, task_id: int):
+        super().__init__()
+        self.api = api
+        self.task_id = task_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        await submit_answer(
+            interaction,
+            self.api,
+            self.task_id,
+            "supported",
+            comment=self.comment.value,
+            proposed_text=self.wording.value,
+        )
+
+
+class ReportModal(discord.ui.Modal, title="Report this statement to moderators"):
+    reason = discord.ui.TextInput(
+        label="What is wrong with it?", style=discord.TextStyle.paragraph, max_length=2000
+    )
+
+    def __init__(self, api: AlexandriaClient, task_id: int):
+        super().__init__()
+        self.api = api
+        self.task_id = task_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        await submit_answer(
+            interaction, self.api, self.task_id, "report", comment=self.reason.value
+        )
+
+
+class ReviewCog(commands.Cog):
+    def __init__(self, bot: commands.Bot, api: AlexandriaClient):
+        self.bot = bot
+        self.api = api
+        self.cooldown = MemberCooldown(REVIEW_RATE, REVIEW_PER_S)
+
+    @app_commands.command(name="review", description="Check one statement against its sources")
+    async def review(self, interaction: discord.Interaction) -> None:
+        wait = self.cooldown.retry_after(interaction.user.id)
+        if wait:
+            await replies.send_private(interaction, replies.cooldown_message(wait))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            task = await self.api.next_review(Actor.of(interaction.user))
+        except AlexandriaError as exc:
+            await replies.send_error(interaction, exc)
+            return
+        if task is None:
+            await interaction.followup.send(
+                "Nothing left for you to review right now. Thank you!", ephemeral=True
+            )
+            return
+        await interaction.followup.send(
+            embed=task_embed(task),
+            view=review_view(task["id"], interaction.user.id),
+            ephemeral=True,
+        )

@@ -1,0 +1,143 @@
+"""``alexandria``: the command line of the server side.
+
+``alexandria ask "question"`` prints a grounded answer: the matching claims, their arguments
+pro and contra, related instructions and each source passage as ``url  [start:end]  "fragment"``.
+On the server it reads the database directly; with ``--api`` it asks a remote server over HTTP
+(as the bot service account, on behalf of a member). Subcommands register in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+AGE_RATINGS = (0, 6, 12, 16, 18)
+
+
+def _local_answer(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alexandria.settings")
+    import django
+
+    django.setup()
+    from alexandria.search.querying import ask
+    from alexandria.search.serializers import AskResultSerializer
+
+    result = ask(
+        args.question,
+        layer=args.layer,
+        min_status=args.min_status,
+        max_age_rating=args.max_age_rating,
+        limit=args.limit,
+        summarise=not args.no_summary,
+    )
+    return AskResultSerializer(result).data
+
+
+def _remote_answer(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    if not args.token:
+        raise SystemExit("--api needs --token (or ALEXANDRIA_TOKEN): the bot service token")
+    params: dict[str, Any] = {
+        "q": args.question,
+        "min_status": args.min_status,
+        "limit": args.limit,
+        "summary": "false" if args.no_summary else "true",
+    }
+    if args.layer is not None:
+        params["layer"] = args.layer
+    if args.max_age_rating is not None:
+        params["max_age_rating"] = args.max_age_rating
+    headers = {"Authorization": f"Bot {args.token}", "X-Discord-User": args.member}
+    try:
+        response = httpx.get(
+            f"{args.api.rstrip('/')}/api/v1/ask", params=params, headers=headers, timeout=60
+        )
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"cannot reach {args.api}: {exc}") from exc
+    if response.status_code != 200:
+        raise SystemExit(f"the server answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+def _item_line(item: dict[str, Any]) -> str:
+    return f"#{item['id']} (L{item['layer']} {item['kind']}, {item['status']}) {item['text']}"
+
+
+def format_answer(answer: dict[str, Any]) -> str:
+    lines = [f"Q: {answer['query']}", ""]
+    if not answer["results"]:
+        lines.append("Nothing in the knowledge base matches this question (with these filters).")
+    for number, result in enumerate(answer["results"], start=1):
+        lines.append(f"{number}. {_item_line(result['item'])}  [score {result['score']:.2f}]")
+        for label, key in (("pro", "pro"), ("contra", "contra"), ("instructions", "instructions")):
+            for item in result[key]:
+                lines.append(f"   {label}: {_item_line(item)}")
+        if result["sources"]:
+            lines.append("   sources:")
+        for source in result["sources"]:
+            where = source["url"] or source["title"]
+            lines.append(
+                f'     {where}  [{source["start"]}:{source["end"]}]  "{source["fragment"]}"'
+            )
+        lines.append("")
+    summary = answer.get("summary")
+    if summary:
+        cited = ", ".join(f"#{i}" for i in summary["cited_item_ids"])
+        lines.append(f"Summary: {summary['text']}  (cites {cited})")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    answer = _remote_answer(args) if args.api else _local_answer(args)
+    sys.stdout.write(json.dumps(answer, indent=2) + "\n" if args.json else format_answer(answer))
+    return 0
+
+
+def add_ask(subparsers) -> None:
+    parser = subparsers.add_parser("ask", help="Ask the knowledge base a question.")
+    parser.add_argument("question")
+    parser.add_argument("--layer", type=int, help="Only this abstraction layer.")
+    parser.add_argument("--min-status", choices=("pending", "accepted"), default="pending")
+    parser.add_argument("--max-age-rating", type=int, choices=AGE_RATINGS)
+    parser.add_argument("--limit", type=int, default=5)
+    parser.add_argument("--no-summary", action="store_true", help="Skip the LLM summary.")
+    parser.add_argument("--json", action="store_true", help="Print the raw JSON answer.")
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("ALEXANDRIA_API_URL", ""),
+        help="Base URL of a remote server (default: this server's database).",
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get("ALEXANDRIA_TOKEN", ""), help="Bot service token."
+    )
+    parser.add_argument(
+        "--member",
+        default=os.environ.get("ALEXANDRIA_DISCORD_USER", ""),
+        help="Discord id of the member asking (with --api).",
+    )
+    parser.set_defaults(handler=cmd_ask)
+
+
+COMMANDS: list[Callable[[Any], None]] = [add_ask]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alexandria", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

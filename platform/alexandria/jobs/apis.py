@@ -1,0 +1,249 @@
+"""The volunteer job protocol (nodes) and the member-facing node and leaderboard endpoints."""
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from alexandria.api.errors import Conflict, PayloadTooLarge
+from alexandria.api.identity import acting_contributor
+from alexandria.api.parsers import StrictUtf8JSONParser
+from alexandria.api.permissions import IsMember, IsWorkerNode
+from alexandria.jobs import selectors, services
+from alexandria.jobs.serializers import (
+    FailLeaseSerializer,
+    FailResponseSerializer,
+    HeartbeatResponseSerializer,
+    LeaderboardSerializer,
+    LeaseRequestSerializer,
+    LeaseResponseSerializer,
+    MemberNodeSerializer,
+    NodeSerializer,
+    RegisteredNodeSerializer,
+    RegisterNodeSerializer,
+    SubmitResponseSerializer,
+    SubmitResultSerializer,
+)
+from alexandria.jobs.throttles import NodeOwnerRateThrottle, NodeRateThrottle
+
+# Room for the request envelope (stats, JSON punctuation) around an output at the limit.
+SUBMIT_ENVELOPE_BYTES = 64 * 1024
+
+_lease_errors = {
+    404: OpenApiResponse(description="No such lease for this node."),
+    409: OpenApiResponse(description="The lease is no longer this node's to act on."),
+}
+
+
+class NodeProtocolApi(APIView):
+    """Base of the endpoints a volunteer node calls with its token."""
+
+    permission_classes = [IsWorkerNode]
+    throttle_classes = [NodeRateThrottle, NodeOwnerRateThrottle]
+    parser_classes = [StrictUtf8JSONParser]
+
+
+def _translate(exc: services.JobsError):
+    if isinstance(exc, services.LeaseNotFound):
+        return NotFound(str(exc))
+    if isinstance(exc, services.LeaseConflict):
+        return Conflict(str(exc))
+    if isinstance(exc, services.ResultTooLarge):
+        return PayloadTooLarge(str(exc))
+    if isinstance(exc, services.OutputRejected):
+        return ValidationError({"detail": str(exc), "errors": exc.errors})
+    if isinstance(exc, services.InvalidInput):
+        return ValidationError({"detail": str(exc), "errors": exc.errors})
+    raise exc
+
+
+class NodeListCreateApi(generics.ListAPIView):
+    """Register a volunteer node (its token is shown once), or list your nodes."""
+
+    permission_classes = [IsMember]
+    serializer_class = MemberNodeSerializer
+    parser_classes = [StrictUtf8JSONParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "contributor"
+
+    def get_queryset(self):
+        return selectors.member_nodes(acting_contributor(self.request))
+
+    @extend_schema(
+        request=RegisterNodeSerializer,
+        responses={
+            201: RegisteredNodeSerializer,
+            400: OpenApiResponse(description="Unknown job kinds, or a name already in use."),
+        },
+    )
+    def post(self, request):
+        serializer = RegisterNodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            registered = services.register_node(
+                acting_contributor(request),
+                name=serializer.validated_data["name"],
+                capabilities=serializer.validated_data["capabilities"],
+            )
+        except services.JobsError as exc:
+            raise _translate(exc) from exc
+        node = registered.node
+        body = {
+            "id": node.pk,
+            "name": node.name,
+            "token": registered.token,
+            "capabilities": node.capabilities,
+            "trust": node.trust,
+            "start_command": (
+                f"alexandria-worker --server {settings.PUBLIC_BASE_URL} --token {registered.token}"
+            ),
+        }
+        return Response(RegisteredNodeSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class NodeRevokeApi(APIView):
+    """Revoke a node's token (its owner or staff); its leased jobs go back to the queue."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(request=None, responses={200: NodeSerializer, 404: None})
+    def post(self, request, pk: int):
+        nodes = selectors.nodes_manageable_by(
+            acting_contributor(request), staff=request.user.is_staff
+        )
+        node = services.revoke_node(get_object_or_404(nodes, pk=pk))
+        return Response(NodeSerializer(selectors.node_info(node)).data)
+
+
+class NodeMeApi(NodeProtocolApi):
+    """The calling node as the backend sees it: capabilities, trust, flags."""
+
+    @extend_schema(responses=NodeSerializer)
+    def get(self, request):
+        return Response(NodeSerializer(selectors.node_info(request.auth)).data)
+
+
+class LeaseJobsApi(NodeProtocolApi):
+    """Lease up to ``max_jobs`` jobs of the kinds this node runs."""
+
+    @extend_schema(request=LeaseRequestSerializer, responses=LeaseResponseSerializer)
+    def post(self, request):
+        serializer = LeaseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        granted = services.lease_jobs(
+            request.auth,
+            max_jobs=serializer.validated_data["max_jobs"],
+            kinds=serializer.validated_data.get("kinds"),
+        )
+        jobs = [
+            {
+                "lease_id": grant.lease.pk,
+                "job_id": grant.job.pk,
+                "kind": grant.job.kind,
+                "kind_version": grant.job.kind_version,
+                "payload": grant.job.payload,
+                "lease_expires_at": grant.lease.expires_at,
+                "lease_seconds": grant.seconds,
+            }
+            for grant in granted
+        ]
+        return Response(LeaseResponseSerializer({"jobs": jobs}).data)
+
+
+class LeaseHeartbeatApi(NodeProtocolApi):
+    """Keep a lease alive; ``cancelled`` tells the node to stop."""
+
+    @extend_schema(request=None, responses={200: HeartbeatResponseSerializer, **_lease_errors})
+    def post(self, request, lease_id):
+        try:
+            beat = services.heartbeat(request.auth, lease_id)
+        except services.JobsError as exc:
+            raise _translate(exc) from exc
+        body = {
+            "lease_id": beat.lease_id,
+            "lease_expires_at": beat.expires_at,
+            "cancelled": beat.cancelled,
+        }
+        return Response(HeartbeatResponseSerializer(body).data)
+
+
+class LeaseSubmitApi(NodeProtocolApi):
+    """Hand in a job's output; repeating the same submission is safe."""
+
+    @extend_schema(
+        request=SubmitResultSerializer,
+        responses={
+            200: SubmitResponseSerializer,
+            400: OpenApiResponse(description="The output breaks the kind's output schema."),
+            413: OpenApiResponse(description="Larger than RESULT_MAX_BYTES."),
+            **_lease_errors,
+        },
+    )
+    def post(self, request, lease_id):
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES:
+            raise PayloadTooLarge(
+                f"The request is {declared:,} bytes; results are limited to "
+                f"{settings.RESULT_MAX_BYTES:,} bytes."
+            )
+        serializer = SubmitResultSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = services.submit_result(
+                request.auth,
+                lease_id,
+                output=serializer.validated_data["output"],
+                stats=dict(serializer.validated_data["stats"]),
+            )
+        except services.JobsError as exc:
+            raise _translate(exc) from exc
+        return Response(
+            SubmitResponseSerializer({"result_id": result.pk, "status": result.status}).data
+        )
+
+
+class LeaseFailApi(NodeProtocolApi):
+    """Report a failed job, or give it back with ``release`` (no attempt counted)."""
+
+    @extend_schema(
+        request=FailLeaseSerializer, responses={200: FailResponseSerializer, **_lease_errors}
+    )
+    def post(self, request, lease_id):
+        serializer = FailLeaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            outcome = services.fail_lease(request.auth, lease_id, **serializer.validated_data)
+        except services.JobsError as exc:
+            raise _translate(exc) from exc
+        return Response(
+            FailResponseSerializer(
+                {"job_status": outcome.job_status, "attempts": outcome.attempts}
+            ).data
+        )
+
+
+class LeaderboardApi(APIView):
+    """Credit per contributor, with what it was earned for."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "limit", int, description=f"How many (1-{selectors.LEADERBOARD_MAX}, default 10)."
+            )
+        ],
+        responses=LeaderboardSerializer,
+    )
+    def get(self, request):
+        try:
+            limit = int(request.query_params.get("limit", 10))
+        except ValueError as exc:
+            raise ValidationError({"limit": ["must be a whole number"]}) from exc
+        if not 1 <= limit <= selectors.LEADERBOARD_MAX:
+            raise ValidationError({"limit": [f"must be 1-{selectors.LEADERBOARD_MAX}"]})
+        return Response(LeaderboardSerializer({"entries": selectors.leaderboard(limit)}).data)

@@ -1,0 +1,136 @@
+from rest_framework import serializers
+
+from alexandria.jobs.models import CreditEntry, WorkerNode
+
+MAX_LEASE_BATCH = 64
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    kinds = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=100
+    )
+    models = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=100
+    )
+    max_context_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
+    gpu = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RegisterNodeSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    capabilities = CapabilitiesSerializer()
+
+
+class NodeSerializer(serializers.ModelSerializer):
+    online = serializers.BooleanField(help_text="Seen recently, or holding a live lease.")
+
+    class Meta:
+        model = WorkerNode
+        fields = [
+            "id",
+            "name",
+            "capabilities",
+            "trust",
+            "is_flagged",
+            "flag_reason",
+            "valid_results",
+            "invalid_results",
+            "last_seen_at",
+            "revoked_at",
+            "online",
+        ]
+        read_only_fields = fields
+
+
+class MemberNodeSerializer(NodeSerializer):
+    jobs_done = serializers.IntegerField(help_text="Jobs that earned credit.")
+    credit = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+    class Meta(NodeSerializer.Meta):
+        fields = [*NodeSerializer.Meta.fields, "token_prefix", "created_at", "jobs_done", "credit"]
+        read_only_fields = fields
+
+
+class RegisteredNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    token = serializers.CharField(help_text="Shown only now; Alexandria stores a hash of it.")
+    capabilities = serializers.JSONField()
+    trust = serializers.FloatField()
+    start_command = serializers.CharField()
+
+
+class LeaseRequestSerializer(serializers.Serializer):
+    max_jobs = serializers.IntegerField(min_value=1, max_value=MAX_LEASE_BATCH, default=1)
+    kinds = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=100
+    )
+
+
+class LeasedJobSerializer(serializers.Serializer):
+    lease_id = serializers.UUIDField()
+    job_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    kind_version = serializers.CharField()
+    payload = serializers.JSONField()
+    lease_expires_at = serializers.DateTimeField()
+    lease_seconds = serializers.IntegerField()
+
+
+class LeaseResponseSerializer(serializers.Serializer):
+    jobs = LeasedJobSerializer(many=True)
+
+
+class HeartbeatResponseSerializer(serializers.Serializer):
+    lease_id = serializers.UUIDField()
+    lease_expires_at = serializers.DateTimeField()
+    cancelled = serializers.BooleanField(help_text="Stop working: a moderator cancelled the job.")
+
+
+class ResultStatsSerializer(serializers.Serializer):
+    elapsed_s = serializers.FloatField(min_value=0, required=False)
+    prompt_tokens = serializers.IntegerField(min_value=0, required=False)
+    completion_tokens = serializers.IntegerField(min_value=0, required=False)
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class SubmitResultSerializer(serializers.Serializer):
+    output = serializers.DictField(help_text="Must match the job kind's output schema.")
+    stats = ResultStatsSerializer(required=False, default=dict)
+
+
+class SubmitResponseSerializer(serializers.Serializer):
+    result_id = serializers.IntegerField()
+    status = serializers.CharField(help_text="The result's validation status.")
+
+
+class FailLeaseSerializer(serializers.Serializer):
+    error = serializers.CharField(max_length=4000, allow_blank=True, trim_whitespace=False)
+    release = serializers.BooleanField(
+        default=False, help_text="Give the job back untouched (node shutting down)."
+    )
+
+
+class FailResponseSerializer(serializers.Serializer):
+    job_status = serializers.CharField()
+    attempts = serializers.IntegerField()
+
+
+class CreditBreakdownSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="Job kind.")
+    basis = serializers.ChoiceField(choices=CreditEntry.Basis.choices)
+    jobs = serializers.IntegerField()
+    credit = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+
+class LeaderboardEntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    contributor_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    credit = serializers.DecimalField(max_digits=14, decimal_places=3)
+    jobs = serializers.IntegerField()
+    breakdown = CreditBreakdownSerializer(many=True)
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    entries = LeaderboardEntrySerializer(many=True)

@@ -1,0 +1,570 @@
+"""Writes for volunteer jobs: nodes, the job lifecycle and the lease protocol.
+
+Locking order, everywhere: job rows (a replica's primary first, then by id), then lease and
+result rows. Leasing takes job rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite
+every transaction is ``BEGIN IMMEDIATE`` (see settings), so lease calls run one at a time.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from alexandria.contributors.models import Contributor
+from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
+from alexandria.jobs.tokens import hash_node_token, new_node_token
+from alexandria.sources.models import Source
+from worker.kinds import UnknownKindError, get_kind
+
+TOKEN_PREFIX_CHARS = 12
+MAX_PRIORITY = 32767
+OUTSTANDING = (Job.Status.QUEUED, Job.Status.LEASED, Job.Status.VALIDATING)
+FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+
+
+class JobsError(Exception):
+    """A request the job system refuses; the message says why, for the caller."""
+
+
+class InvalidInput(JobsError):
+    def __init__(self, message: str, errors: Any = None):
+        super().__init__(message)
+        self.errors = errors
+
+
+class LeaseNotFound(JobsError):
+    """No lease with that id belongs to the calling node (other nodes' leases look the same)."""
+
+
+class LeaseConflict(JobsError):
+    """The lease can no longer do what was asked (expired and re-leased, submitted, …)."""
+
+
+class ResultTooLarge(JobsError):
+    pass
+
+
+class OutputRejected(JobsError):
+    """The output breaks the kind's output schema; counted against the node."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("The output does not match the job kind's output schema.")
+        self.errors = errors
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredNode:
+    node: WorkerNode
+    token: str
+
+
+def register_node(owner: Contributor, *, name: str, capabilities: dict) -> RegisteredNode:
+    """Create a node for ``owner``; the token is returned here once and stored only hashed."""
+    unknown = []
+    for kind in capabilities["kinds"]:
+        try:
+            get_kind(kind)
+        except UnknownKindError:
+            unknown.append(kind)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown job kinds: {', '.join(sorted(unknown))}.",
+            {"capabilities": {"kinds": [f"unknown kind {kind!r}" for kind in unknown]}},
+        )
+    token = new_node_token()
+    try:
+        with transaction.atomic():
+            node = WorkerNode.objects.create(
+                owner=owner,
+                name=name,
+                token_hash=hash_node_token(token),
+                token_prefix=token[:TOKEN_PREFIX_CHARS],
+                capabilities=capabilities,
+            )
+    except IntegrityError as exc:
+        raise InvalidInput(
+            f"You already have a node named {name!r}; pick another name.",
+            {"name": ["already used by another of your nodes"]},
+        ) from exc
+    return RegisteredNode(node=node, token=token)
+
+
+def revoke_node(node: WorkerNode) -> WorkerNode:
+    """Revoke the node's token and give its leased jobs back to the queue."""
+    now = timezone.now()
+    with transaction.atomic():
+        WorkerNode.objects.filter(pk=node.pk, revoked_at__isnull=True).update(revoked_at=now)
+        jobs = list(
+            Job.objects.select_for_update()
+            .filter(status=Job.Status.LEASED, lease_owner=node)
+            .order_by("id")
+        )
+        end_leases(jobs, Lease.State.RELEASED, now)
+        requeue_jobs(jobs, now)
+        JobEvent.objects.bulk_create(
+            JobEvent(job=job, node=node, kind=JobEvent.Kind.RELEASED, message="node revoked")
+            for job in jobs
+        )
+    node.refresh_from_db(fields=["revoked_at"])
+    return node
+
+
+def raise_trust(node_ids: list[int]) -> None:
+    """Agreement with another contributor moves trust a fifth of the way towards 1."""
+    WorkerNode.objects.filter(pk__in=node_ids).update(trust=Least(F("trust") * 0.8 + 0.2, 1.0))
+
+
+def lower_trust(node_ids: list[int]) -> None:
+    """A wrong or disputed result halves trust."""
+    WorkerNode.objects.filter(pk__in=node_ids).update(trust=F("trust") * 0.5)
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per JSON value, so equal outputs hash equal however they were sent."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def create_job(
+    kind: str,
+    payload: dict,
+    *,
+    source: Source | None = None,
+    priority: int = 0,
+    size_hint: int | None = None,
+) -> Job:
+    """Queue a job after checking its payload against the kind's input schema."""
+    try:
+        job_kind = get_kind(kind)
+    except UnknownKindError as exc:
+        raise InvalidInput(f"Unknown job kind {kind!r}.") from exc
+    errors = job_kind.input_errors(payload)
+    if errors:
+        raise InvalidInput(f"The payload does not match {kind}'s input schema.", errors)
+    return Job.objects.create(
+        kind=kind,
+        kind_version=job_kind.version,
+        payload=payload,
+        source=source,
+        priority=priority,
+        size_hint=len(canonical_json(payload)) if size_hint is None else size_hint,
+    )
+
+
+def cancel_job(job: Job, *, reason: str = "") -> bool:
+    """Stop a job (and its replicas); its node learns it at the next heartbeat."""
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = lock_jobs(
+            [job.pk, *job.replicas.filter(status__in=OUTSTANDING).values_list("pk", flat=True)]
+        )
+        targets = [locked for locked in jobs if locked.status in OUTSTANDING]
+        if not any(locked.pk == job.pk for locked in targets):
+            return False
+        end_leases(targets, Lease.State.CANCELLED, now)
+        JobResult.objects.filter(job__in=targets, status=JobResult.Status.PENDING).update(
+            status=JobResult.Status.SUPERSEDED,
+            rejection_reasons=["the job was cancelled"],
+            validated_at=now,
+        )
+        Job.objects.filter(pk__in=[t.pk for t in targets]).update(
+            status=Job.Status.CANCELLED,
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        JobEvent.objects.bulk_create(
+            JobEvent(job=t, kind=JobEvent.Kind.CANCELLED, message=reason) for t in targets
+        )
+        if job.replica_of_id is not None:
+            _resolve_replication_on_commit(job.replica_of_id)
+    job.refresh_from_db()
+    return True
+
+
+def requeue_job(job: Job, *, reason: str = "") -> bool:
+    """Give a failed or cancelled job a fresh start (attempts reset; old results set aside)."""
+    now = timezone.now()
+    with transaction.atomic():
+        (locked,) = lock_jobs([job.pk])
+        if locked.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
+            return False
+        # Earlier replicas and their results no longer count towards this job's quorum.
+        set_aside = locked.replicas.exclude(status=Job.Status.CANCELLED).update(
+            status=Job.Status.CANCELLED, finished_at=now, updated_at=now
+        )
+        JobResult.objects.filter(
+            Q(job=locked) | Q(job__replica_of=locked), status=JobResult.Status.VALID
+        ).update(status=JobResult.Status.SUPERSEDED)
+        Job.objects.filter(pk=locked.pk).update(
+            status=Job.Status.QUEUED,
+            attempts=0,
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=now,
+        )
+        message = reason or "requeued by a moderator"
+        if set_aside:
+            message += f" ({set_aside} earlier replicas set aside)"
+        JobEvent.objects.create(job=locked, kind=JobEvent.Kind.REQUEUED, message=message)
+    job.refresh_from_db()
+    return True
+
+
+# --- leasing -----------------------------------------------------------------------------------
+
+
+def lease_seconds(size_hint: int) -> int:
+    """Lease time-to-live: a minimum plus time proportional to the job's input size."""
+    return min(
+        settings.LEASE_MAX_SECONDS,
+        settings.LEASE_MIN_SECONDS + size_hint // settings.LEASE_CHARS_PER_SECOND,
+    )
+
+
+@dataclass(frozen=True)
+class GrantedLease:
+    lease: Lease
+    job: Job
+    seconds: int
+
+
+def lease_jobs(
+    node: WorkerNode, *, max_jobs: int, kinds: list[str] | None = None
+) -> list[GrantedLease]:
+    """Hand up to ``max_jobs`` jobs to ``node``: overdue leases first, then the queue by
+    priority. Expired leases are taken over here, so leasing never waits for a sweeper."""
+    allowed = set(node.capabilities.get("kinds", []))
+    if kinds is not None:
+        allowed &= set(kinds)
+    if not allowed or max_jobs < 1:
+        return []
+    now = timezone.now()
+    candidates = (
+        _leasable_by(node, sorted(allowed))
+        .only(
+            "id",
+            "kind",
+            "kind_version",
+            "payload",
+            "size_hint",
+            "attempts",
+            "max_attempts",
+            "lease_owner_id",
+            "replica_of_id",
+        )
+        .order_by("-priority", "id")
+    )
+    with transaction.atomic():
+        overdue = list(
+            candidates.filter(status=Job.Status.LEASED, lease_expires_at__lt=now).select_for_update(
+                skip_locked=True
+            )[:max_jobs]
+        )
+        jobs = _expire(overdue, now) if overdue else []
+        if len(jobs) < max_jobs:
+            jobs += list(
+                candidates.filter(status=Job.Status.QUEUED).select_for_update(skip_locked=True)[
+                    : max_jobs - len(jobs)
+                ]
+            )
+        if not jobs:
+            return []
+        granted = []
+        for job in jobs:
+            seconds = lease_seconds(job.size_hint)
+            job.lease_expires_at = now + timedelta(seconds=seconds)
+            lease = Lease(job=job, node=node, expires_at=job.lease_expires_at, leased_at=now)
+            granted.append(GrantedLease(lease=lease, job=job, seconds=seconds))
+        expiries = {job.lease_expires_at for job in jobs}
+        Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+            status=Job.Status.LEASED,
+            lease_owner=node,
+            updated_at=now,
+            lease_expires_at=(
+                expiries.pop()
+                if len(expiries) == 1
+                else Case(*(When(pk=job.pk, then=Value(job.lease_expires_at)) for job in jobs))
+            ),
+        )
+        Lease.objects.bulk_create([grant.lease for grant in granted])
+    return granted
+
+
+def _leasable_by(node: WorkerNode, kinds: list[str]):
+    """Jobs of these kinds the node may take: a replica never goes to a contributor who
+    already has a result in its group, and flagged nodes don't verify anyone."""
+    jobs = Job.objects.filter(kind__in=kinds)
+    if node.is_flagged:
+        return jobs.filter(replica_of__isnull=True)
+    owner_has_result_in_group = JobResult.objects.filter(
+        Q(job_id=OuterRef("replica_of_id")) | Q(job__replica_of_id=OuterRef("replica_of_id")),
+        node__owner_id=node.owner_id,
+    )
+    return jobs.filter(Q(replica_of__isnull=True) | ~Exists(owner_has_result_in_group))
+
+
+def expire_overdue_leases(*, batch: int = 500) -> int:
+    """Bookkeeping for leases nobody re-leased yet: end them, count the attempt, requeue or
+    dead-letter. Leasing doesn't need this (it takes overdue jobs itself)."""
+    now = timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Job.objects.filter(status=Job.Status.LEASED, lease_expires_at__lt=now)
+            .order_by("id")
+            .select_for_update(skip_locked=True)[:batch]
+        )
+        requeue_jobs(_expire(overdue, now), now)
+    return len(overdue)
+
+
+def _expire(jobs: list[Job], now: datetime) -> list[Job]:
+    """End the overdue leases of locked ``jobs`` and count an attempt for each; jobs out of
+    attempts are dead-lettered. Returns the jobs that may run again."""
+    end_leases(jobs, Lease.State.EXPIRED, now)
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(attempts=F("attempts") + 1)
+    events = []
+    for job in jobs:
+        job.attempts += 1
+        events.append(
+            JobEvent(
+                job=job,
+                node_id=job.lease_owner_id,
+                kind=JobEvent.Kind.EXPIRED,
+                message=f"lease expired (attempt {job.attempts} of {job.max_attempts})",
+            )
+        )
+    JobEvent.objects.bulk_create(events)
+    spent = [job for job in jobs if job.attempts >= job.max_attempts]
+    if spent:
+        dead_letter_jobs(spent, now)
+    return [job for job in jobs if job.attempts < job.max_attempts]
+
+
+def end_leases(jobs: list[Job], state: str, now: datetime) -> None:
+    if jobs:
+        Lease.objects.filter(job__in=[job.pk for job in jobs], state=Lease.State.ACTIVE).update(
+            state=state, ended_at=now
+        )
+
+
+def requeue_jobs(jobs: list[Job], now: datetime) -> None:
+    if jobs:
+        Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+            status=Job.Status.QUEUED, lease_owner=None, lease_expires_at=None, updated_at=now
+        )
+
+
+def dead_letter_jobs(jobs: list[Job], now: datetime) -> None:
+    """Fail jobs that used up their attempts; their JobEvents hold the error history."""
+    Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+        status=Job.Status.FAILED,
+        lease_owner=None,
+        lease_expires_at=None,
+        finished_at=now,
+        updated_at=now,
+    )
+    JobEvent.objects.bulk_create(
+        JobEvent(
+            job=job,
+            kind=JobEvent.Kind.DEAD_LETTERED,
+            message=f"failed after {job.attempts} attempts; see the earlier events",
+        )
+        for job in jobs
+    )
+    for job in jobs:
+        job.status = Job.Status.FAILED
+        if job.replica_of_id is not None:
+            _resolve_replication_on_commit(job.replica_of_id)
+
+
+def _resolve_replication_on_commit(primary_id: int) -> None:
+    """A replica finished without a usable result: the primary needs another or a verdict."""
+    from tasks.validation import resolve_replication
+
+    transaction.on_commit(lambda: resolve_replication.delay(primary_id))
+
+
+def lock_jobs(job_ids: list[int]) -> list[Job]:
+    """Lock jobs in id order (a primary's id is below its replicas', so primaries go first)."""
+    return list(Job.objects.select_for_update().filter(pk__in=job_ids).order_by("id"))
+
+
+# --- the node's side of a lease ------------------------------------------------------------
+
+
+def _node_lease(node: WorkerNode, lease_id) -> Lease:
+    lease = Lease.objects.select_related("job").filter(pk=lease_id, node=node).first()
+    if lease is None:
+        raise LeaseNotFound("No such lease.")
+    return lease
+
+
+def _lock_lease_job(lease: Lease) -> Job:
+    """Lock the lease's job (and its primary, for a replica), then re-read the lease."""
+    ids = (
+        [lease.job_id]
+        if lease.job.replica_of_id is None
+        else [lease.job.replica_of_id, lease.job_id]
+    )
+    locked = {job.pk: job for job in lock_jobs(ids)}
+    lease.refresh_from_db(fields=["state", "expires_at"])
+    return locked[lease.job_id]
+
+
+_LOST = {
+    Lease.State.SUBMITTED: "A result was already submitted for this lease.",
+    Lease.State.EXPIRED: "The lease expired and the job was handed to another node.",
+    Lease.State.RELEASED: "This lease was released.",
+    Lease.State.FAILED: "This lease was reported failed.",
+    Lease.State.CANCELLED: "The job was cancelled by a moderator.",
+}
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    lease_id: Any
+    expires_at: datetime
+    cancelled: bool
+
+
+def heartbeat(node: WorkerNode, lease_id) -> Heartbeat:
+    """Extend an active lease by its job's time-to-live; say so when the job was cancelled."""
+    lease = _node_lease(node, lease_id)
+    with transaction.atomic():
+        job = _lock_lease_job(lease)
+        if lease.state == Lease.State.CANCELLED:
+            return Heartbeat(lease.pk, lease.expires_at, cancelled=True)
+        if lease.state != Lease.State.ACTIVE:
+            raise LeaseConflict(_LOST[lease.state])
+        expires_at = timezone.now() + timedelta(seconds=lease_seconds(job.size_hint))
+        Lease.objects.filter(pk=lease.pk).update(expires_at=expires_at)
+        Job.objects.filter(pk=job.pk).update(lease_expires_at=expires_at)
+    return Heartbeat(lease.pk, expires_at, cancelled=False)
+
+
+def submit_result(node: WorkerNode, lease_id, *, output: dict, stats: dict) -> JobResult:
+    """Accept a node's output for validation. Repeating the same output answers the same;
+    a late result is still taken while nobody else holds the job."""
+    encoded = canonical_json(output)
+    if len(encoded) > settings.RESULT_MAX_BYTES:
+        raise ResultTooLarge(
+            f"The output is {len(encoded):,} bytes; results are limited to "
+            f"{settings.RESULT_MAX_BYTES:,} bytes."
+        )
+    digest = hashlib.sha256(encoded).hexdigest()
+    lease = _node_lease(node, lease_id)
+    previous = JobResult.objects.filter(lease=lease).first()
+    if previous is not None:
+        return _same_submission(previous, digest)
+    now = timezone.now()
+    schema_errors: list[str] = []
+    with transaction.atomic():
+        job = _lock_lease_job(lease)
+        previous = JobResult.objects.filter(lease=lease).first()
+        if previous is not None:
+            return _same_submission(previous, digest)
+        taken_back = lease.state == Lease.State.EXPIRED and job.status == Job.Status.QUEUED
+        if lease.state != Lease.State.ACTIVE and not taken_back:
+            raise LeaseConflict(_LOST[lease.state])
+        schema_errors = get_kind(job.kind).output_errors(output)
+        if schema_errors:
+            JobEvent.objects.create(
+                job=job,
+                node=node,
+                kind=JobEvent.Kind.INVALID,
+                message="output schema: " + "; ".join(schema_errors)[:2000],
+            )
+            WorkerNode.objects.filter(pk=node.pk).update(invalid_results=F("invalid_results") + 1)
+            lower_trust([node.pk])
+        else:
+            result = JobResult.objects.create(
+                job=job, node=node, lease=lease, output=output, output_sha256=digest, stats=stats
+            )
+            Lease.objects.filter(pk=lease.pk).update(state=Lease.State.SUBMITTED, ended_at=now)
+            Job.objects.filter(pk=job.pk).update(
+                status=Job.Status.VALIDATING, lease_expires_at=None, updated_at=now
+            )
+            suspicion = implausible_speed(
+                stats, seconds_held=(now - lease.leased_at).total_seconds()
+            )
+            if suspicion:
+                WorkerNode.objects.filter(pk=node.pk).update(is_flagged=True, flag_reason=suspicion)
+            transaction.on_commit(lambda: _enqueue_validation(result.pk))
+    if schema_errors:
+        # Raised after the commit: the invalid submission stays on the node's record.
+        raise OutputRejected(schema_errors)
+    return result
+
+
+def _same_submission(previous: JobResult, digest: str) -> JobResult:
+    if previous.output_sha256 != digest:
+        raise LeaseConflict("A different output was already submitted for this lease.")
+    return previous
+
+
+def implausible_speed(stats: dict, *, seconds_held: float) -> str:
+    """Why a result's claimed throughput is impossible, or "" when it is plausible. Checked
+    against the node's own elapsed time and against the time it actually held the lease."""
+    tokens = stats.get("completion_tokens") or 0
+    if tokens <= 0:
+        return ""
+    limit = settings.MAX_PLAUSIBLE_TOKENS_PER_S
+    elapsed = stats.get("elapsed_s")
+    if elapsed is not None and tokens > limit * elapsed:
+        return f"claimed {tokens} completion tokens in {elapsed:.3f}s (limit {limit:g}/s)"
+    if tokens > limit * max(seconds_held, 0.0):
+        return (
+            f"{tokens} completion tokens within {seconds_held:.3f}s of leasing (limit {limit:g}/s)"
+        )
+    return ""
+
+
+def _enqueue_validation(result_id: int) -> None:
+    from tasks.validation import validate_result
+
+    validate_result.delay(result_id)
+
+
+@dataclass(frozen=True)
+class FailOutcome:
+    job_status: str
+    attempts: int
+
+
+def fail_lease(node: WorkerNode, lease_id, *, error: str, release: bool) -> FailOutcome:
+    """The node gives the job up: ``release`` (shutting down) costs no attempt; a failure
+    does, and the job is dead-lettered when its attempts are spent."""
+    lease = _node_lease(node, lease_id)
+    now = timezone.now()
+    with transaction.atomic():
+        job = _lock_lease_job(lease)
+        if lease.state != Lease.State.ACTIVE:
+            raise LeaseConflict(_LOST[lease.state])
+        end_leases([job], Lease.State.RELEASED if release else Lease.State.FAILED, now)
+        if release:
+            JobEvent.objects.create(job=job, node=node, kind=JobEvent.Kind.RELEASED, message=error)
+            requeue_jobs([job], now)
+            return FailOutcome(Job.Status.QUEUED, job.attempts)
+        job.attempts += 1
+        Job.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1)
+        JobEvent.objects.create(job=job, node=node, kind=JobEvent.Kind.ERROR, message=error)
+        if job.attempts >= job.max_attempts:
+            dead_letter_jobs([job], now)
+            return FailOutcome(Job.Status.FAILED, job.attempts)
+        requeue_jobs([job], now)
+        return FailOutcome(Job.Status.QUEUED, job.attempts)

@@ -1,0 +1,278 @@
+"""extract_graph results: ground every fact in the source, then store entities/anchors/facts.
+
+A fact is kept only if its anchor is located inside its chunk (exact, tolerant or fuzzy match,
+trimmed to ``ANCHOR_MAX_CHARS``) and every entity it names is mentioned near the anchor or is
+a canonical entity of the document (named in the title or in two or more chunks). Checking is
+deterministic, so ``validate`` and ``apply`` run the same ``check_graph``.
+"""
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from alexandria.jobs.models import Job
+from alexandria.knowledge.models import ANCHOR_MAX_CHARS, Anchor, Entity, Fact
+from alexandria.sources.models import Chunk, Source
+from alexandria.textproc.anchors import AnchorMatch, SourceIndex
+from alexandria.textproc.grounding import entity_grounded
+from worker.kinds import extract_graph
+
+# Facts of chunk i get temporal ids i * TEMPORAL_STRIDE + 1, + 2, ...: document order.
+TEMPORAL_STRIDE = 1000
+GROUNDING_WINDOW = 300
+# A result is invalid when more than this share of its facts is rejected.
+MAX_REJECTED_SHARE = 0.5
+# How many per-fact reasons an invalid result's report quotes.
+MAX_REPORTED_REASONS = 20
+
+assert extract_graph.MAX_FACTS < TEMPORAL_STRIDE
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    type: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeptFact:
+    index: int
+    kind: str
+    subject: EntitySpec
+    predicate: str
+    object: EntitySpec | None
+    value: str
+    match: AnchorMatch
+    model_order: int
+
+
+@dataclass(frozen=True)
+class RejectedFact:
+    index: int
+    reason: str
+    message: str
+
+    def describe(self) -> str:
+        return f"fact {self.index}: {self.reason}: {self.message}"
+
+
+@dataclass
+class GraphCheck:
+    kept: list[KeptFact] = field(default_factory=list)
+    rejected: list[RejectedFact] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the whole result is invalid (empty when it is acceptable)."""
+        total = len(self.kept) + len(self.rejected)
+        if not self.rejected:
+            return []
+        if not self.kept or len(self.rejected) / total > MAX_REJECTED_SHARE:
+            head = f"{len(self.rejected)} of {total} facts rejected"
+            details = [r.describe() for r in self.rejected[:MAX_REPORTED_REASONS]]
+            return [head, *details]
+        return []
+
+
+def clean_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def name_key(name: str) -> str:
+    return clean_name(name).casefold()
+
+
+def _entity_lookup(entities: list[dict[str, Any]]) -> dict[str, EntitySpec]:
+    """Map each declared name (first) and alias (after all names) to its entity."""
+    specs = []
+    for raw in entities:
+        name = clean_name(raw["name"])
+        aliases = tuple(
+            dict.fromkeys(a for a in map(clean_name, raw.get("aliases", [])) if a and a != name)
+        )
+        specs.append(EntitySpec(name, clean_name(raw["type"]).casefold(), aliases))
+    lookup: dict[str, EntitySpec] = {}
+    for spec in specs:
+        lookup.setdefault(name_key(spec.name), spec)
+    for spec in specs:
+        for alias in spec.aliases:
+            lookup.setdefault(name_key(alias), spec)
+    return lookup
+
+
+class DocumentMentions:
+    """Which chunks of a document mention a name (whole words, case-insensitive)."""
+
+    def __init__(self, text: str, title: str, chunk_starts: list[int]) -> None:
+        self.text = text
+        self.title = title
+        self.chunk_starts = chunk_starts
+        self._cache: dict[str, bool] = {}
+
+    def is_canonical(self, entity: EntitySpec) -> bool:
+        """Named in the document title, or in at least two chunks."""
+        key = name_key(entity.name) + "\x00" + "\x00".join(map(name_key, entity.aliases))
+        if key not in self._cache:
+            self._cache[key] = self._compute(entity)
+        return self._cache[key]
+
+    def _compute(self, entity: EntitySpec) -> bool:
+        names = (entity.name, *entity.aliases)
+        if self.title and entity_grounded(
+            entity.name, entity.aliases, self.title, 0, len(self.title), 0
+        ):
+            return True
+        chunks: set[int] = set()
+        for name in names:
+            words = re.findall(r"\w+", name)
+            if not words:
+                continue
+            pattern = r"\b" + r"\W+".join(map(re.escape, words)) + r"(?:'s|s|es)?\b"
+            for found in re.finditer(pattern, self.text, flags=re.IGNORECASE):
+                chunks.add(bisect.bisect_right(self.chunk_starts, found.start()) - 1)
+                if len(chunks) >= 2:
+                    return True
+        return False
+
+
+def check_graph(
+    output: dict[str, Any],
+    *,
+    index: SourceIndex,
+    chunk_start: int,
+    chunk_end: int,
+    mentions: DocumentMentions,
+) -> GraphCheck:
+    """Decide for every fact of an extract_graph output whether it is grounded."""
+    lookup = _entity_lookup(output.get("entities", []))
+    text = index.source
+    check = GraphCheck()
+    for i, fact in enumerate(output.get("facts", [])):
+        rejection = None
+        subject = lookup.get(name_key(fact["subject"]))
+        target = lookup.get(name_key(fact["object"])) if fact["kind"] == "relation" else None
+        if subject is None:
+            rejection = ("unknown_entity", f"subject {fact['subject']!r} is not among entities")
+        elif fact["kind"] == "relation" and target is None:
+            rejection = ("unknown_entity", f"object {fact['object']!r} is not among entities")
+        if rejection is not None:
+            check.rejected.append(RejectedFact(i, *rejection))
+            continue
+        located = index.locate(
+            fact["anchor"], hint_start=chunk_start, hint_end=chunk_end, max_len=ANCHOR_MAX_CHARS
+        )
+        if not isinstance(located, AnchorMatch):
+            check.rejected.append(RejectedFact(i, f"anchor_{located.reason}", located.message))
+            continue
+        if located.outside_window:
+            check.rejected.append(
+                RejectedFact(
+                    i,
+                    "anchor_outside_chunk",
+                    f"the anchor is found at [{located.start}:{located.end}], outside the "
+                    f"chunk [{chunk_start}:{chunk_end}]",
+                )
+            )
+            continue
+        ungrounded = [
+            entity.name
+            for entity in (subject, target)
+            if entity is not None
+            and not entity_grounded(
+                entity.name, entity.aliases, text, located.start, located.end, GROUNDING_WINDOW
+            )
+            and not mentions.is_canonical(entity)
+        ]
+        if ungrounded:
+            check.rejected.append(
+                RejectedFact(
+                    i,
+                    "entity_not_grounded",
+                    f"{', '.join(map(repr, ungrounded))} is not mentioned near the anchor "
+                    "and is not an entity the document names throughout",
+                )
+            )
+            continue
+        check.kept.append(
+            KeptFact(
+                index=i,
+                kind=fact["kind"],
+                subject=subject,
+                predicate=clean_name(fact["predicate"]),
+                object=target,
+                value=fact.get("value", "").strip() if fact["kind"] == "attribute" else "",
+                match=located,
+                model_order=fact["temporal_id"],
+            )
+        )
+    return check
+
+
+def check_job_output(job: Job, output: dict[str, Any], index: SourceIndex) -> GraphCheck:
+    """``check_graph`` for an extract_graph job of a stored source."""
+    source = job.source
+    payload = job.payload
+    chunk_starts = list(
+        Chunk.objects.filter(source=source).order_by("index").values_list("start", flat=True)
+    )
+    return check_graph(
+        output,
+        index=index,
+        chunk_start=payload["chunk_start"],
+        chunk_end=payload["chunk_end"],
+        mentions=DocumentMentions(index.source, source.title, chunk_starts),
+    )
+
+
+def _stored_entity(
+    source: Source, spec: EntitySpec, cache: dict[tuple[str, str], Entity]
+) -> Entity:
+    key = (spec.name, spec.type)
+    if key in cache:
+        return cache[key]
+    entity, created = Entity.objects.get_or_create(
+        source=source, name=spec.name, type=spec.type, defaults={"aliases": list(spec.aliases)}
+    )
+    if not created:
+        merged = list(dict.fromkeys([*entity.aliases, *spec.aliases]))
+        if merged != entity.aliases:
+            entity.aliases = merged
+            entity.save(update_fields=["aliases"])
+    cache[key] = entity
+    return entity
+
+
+def store_graph(job: Job, check: GraphCheck, *, prompt_version: str) -> list[Fact]:
+    """Store the kept facts of a checked result with their entities and anchors."""
+    source = job.source
+    chunk = Chunk.objects.get(source=source, index=job.payload["chunk_index"])
+    entities: dict[tuple[str, str], Entity] = {}
+    ordered = sorted(check.kept, key=lambda f: (f.model_order, f.match.start, f.index))
+    facts = []
+    for rank, kept in enumerate(ordered, start=1):
+        anchor, _ = Anchor.objects.get_or_create(
+            source=source,
+            start=kept.match.start,
+            end=kept.match.end,
+            defaults={"fragment": kept.match.fragment},
+        )
+        facts.append(
+            Fact(
+                source=source,
+                chunk=chunk,
+                kind=kept.kind,
+                subject=_stored_entity(source, kept.subject, entities),
+                predicate=kept.predicate,
+                object_entity=(
+                    _stored_entity(source, kept.object, entities) if kept.object else None
+                ),
+                value=kept.value,
+                anchor=anchor,
+                temporal_id=chunk.index * TEMPORAL_STRIDE + rank,
+                job=job,
+                prompt_version=prompt_version,
+            )
+        )
+    return Fact.objects.bulk_create(facts)

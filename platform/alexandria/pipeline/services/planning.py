@@ -1,0 +1,153 @@
+"""The order of the analysis: which jobs a source gets, and when the next stage starts.
+
+Stages: extract_graph per chunk, describe and rate_age (planned with the chunks) → entity
+resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → purge of the
+source text. ``advance_source`` is idempotent: it looks at what exists and creates only what
+is missing, so handlers and the reconciler may call it any number of times.
+"""
+
+from datetime import timedelta
+from enum import StrEnum
+
+from django.db import transaction
+from django.utils import timezone
+
+from alexandria.jobs.models import Job
+from alexandria.jobs.services import create_job
+from alexandria.pipeline.models import SourceProfile
+from alexandria.pipeline.services.derivation import plan_derivation
+from alexandria.pipeline.services.resolution import resolve_source_entities
+from alexandria.sources.models import Source
+from alexandria.sources.services import purge_source_text
+from worker.kinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
+
+FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+# extract_graph jobs run first; profile jobs early so they finish alongside the graph.
+GRAPH_PRIORITY = 10
+PROFILE_PRIORITY = 5
+LATER_PRIORITY = 20
+
+
+class Stage(StrEnum):
+    NOT_STARTED = "not_started"
+    GRAPH = "graph"
+    RESOLUTION = "resolution"
+    DERIVATION = "derivation"
+    DONE = "done"
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The start of the text, cut at the last whitespace within ``limit``."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit]
+
+
+def plan_analysis(source_id: int) -> int:
+    """Create the first jobs of a chunked source and mark it analysing; how many were created."""
+    with transaction.atomic():
+        source = Source.objects.select_for_update().get(pk=source_id)
+        if source.status != Source.Status.CHUNKED:
+            return 0
+        text = source.text
+        created = 0
+        for chunk in source.chunks.order_by("index"):
+            payload = {
+                "source_title": source.title,
+                "chunk_index": chunk.index,
+                "chunk_start": chunk.start,
+                "chunk_end": chunk.end,
+                "context_before": text[chunk.context_start : chunk.start],
+                "chunk": text[chunk.start : chunk.end],
+                "context_after": text[chunk.end : chunk.context_end],
+                "prompt_version": extract_graph.PROMPT_VERSION,
+            }
+            create_job(extract_graph.KIND.name, payload, source=source, priority=GRAPH_PRIORITY)
+            created += 1
+        for kind in (describe, rate_age):
+            payload = {
+                "source_title": source.title,
+                "excerpt": _excerpt(text, kind.EXCERPT_MAX_CHARS),
+                "prompt_version": kind.PROMPT_VERSION,
+            }
+            create_job(kind.KIND.name, payload, source=source, priority=PROFILE_PRIORITY)
+            created += 1
+        SourceProfile.objects.get_or_create(source=source)
+        source.status = Source.Status.ANALYSING
+        source.save(update_fields=["status", "updated_at"])
+    return created
+
+
+def _unfinished(source: Source, kinds: tuple[str, ...] | None = None) -> bool:
+    jobs = Job.objects.filter(source=source).exclude(status__in=FINISHED)
+    if kinds is not None:
+        jobs = jobs.filter(kind__in=kinds)
+    return jobs.exists()
+
+
+def advance_source(source_id: int) -> Stage:
+    """Start whatever stage of the source's analysis is due; returns the stage it is in."""
+    with transaction.atomic():
+        source = Source.objects.select_for_update().get(pk=source_id)
+        if source.status == Source.Status.ANALYSED:
+            return Stage.DONE
+        if source.status != Source.Status.ANALYSING:
+            return Stage.NOT_STARTED
+        if _unfinished(source, (extract_graph.KIND.name,)):
+            return Stage.GRAPH
+        profile, _ = SourceProfile.objects.get_or_create(source=source)
+        if profile.entities_resolved_at is None:
+            resolve_source_entities(source, priority=LATER_PRIORITY)
+            profile.entities_resolved_at = timezone.now()
+            profile.save(update_fields=["entities_resolved_at", "updated_at"])
+        if _unfinished(source, (resolve_entities.KIND.name,)):
+            return Stage.RESOLUTION
+        later = (derive.KIND.name, reconstruct.KIND.name)
+        if not Job.objects.filter(source=source, kind__in=later).exists():
+            plan_derivation(source, priority=LATER_PRIORITY)
+        if _unfinished(source):
+            return Stage.DERIVATION
+        finish_analysis(source)
+        return Stage.DONE
+
+
+def finish_analysis(source: Source) -> None:
+    """Every job is finished (and the reconstruction scored): purge the text, mark analysed."""
+    purge_source_text(source)
+    source.status = Source.Status.ANALYSED
+    source.save(update_fields=["status", "updated_at"])
+
+
+def redispatch_analysis(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Re-run ingestion of chunked sources never planned, and advance every analysing source.
+
+    Covers lost messages and jobs that ended without a result (dead-lettered or cancelled),
+    which no handler's ``apply`` reports. Returns how many tasks were enqueued.
+    """
+    from tasks.pipeline import advance_source as advance_task
+    from tasks.pipeline import ingest_source
+
+    cutoff = timezone.now() - older_than
+    unplanned = list(
+        Source.objects.filter(status=Source.Status.CHUNKED, updated_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    analysing = list(
+        Source.objects.filter(status=Source.Status.ANALYSING)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)
+    )
+    for source_id in unplanned:
+        ingest_source.delay(source_id)
+    for source_id in analysing:
+        advance_task.delay(source_id)
+    return len(unplanned) + len(analysing)
+
+
+def enqueue_advance(source_id: int) -> None:
+    """Advance the source once the current transaction commits."""
+    from tasks.pipeline import advance_source as advance_task
+
+    transaction.on_commit(lambda: advance_task.delay(source_id))

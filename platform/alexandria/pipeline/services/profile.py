@@ -1,0 +1,76 @@
+"""describe, rate_age and reconstruct results, stored on the source's profile.
+
+The reconstruction's fidelity is scored here, while the source text still exists (the purge
+waits until every job of the source is finished).
+"""
+
+from typing import Any
+
+from alexandria.jobs.models import Job
+from alexandria.pipeline.models import SourceProfile
+from alexandria.pipeline.services.gating import copied_runs, copy_reason
+from alexandria.textproc.grounding import entity_grounded
+from worker.kinds import describe, rate_age, reconstruct
+
+
+def _own_words_reasons(job: Job, texts: list[str]) -> list[str]:
+    runs = copied_runs(job.source, texts)
+    return [copy_reason(runs)] if runs else []
+
+
+def check_profile_output(job: Job, output: dict[str, Any]) -> list[str]:
+    """Reasons a describe / rate_age / reconstruct output is invalid (the copyright gate)."""
+    if job.kind == describe.KIND.name:
+        return _own_words_reasons(job, [output["summary"]])
+    if job.kind == rate_age.KIND.name:
+        return _own_words_reasons(job, [output["suitability"]])
+    return _own_words_reasons(job, [output["text"]])
+
+
+def _stated(phrase: str, text: str) -> bool:
+    return entity_grounded(phrase, (), text, 0, len(text), 0)
+
+
+def score_fidelity(facts: list[dict[str, str]], reconstruction: str) -> dict[str, Any]:
+    """Share of facts whose subject and object/value the reconstruction states."""
+    covered = sum(
+        1
+        for fact in facts
+        if _stated(fact["subject"], reconstruction) and _stated(fact["object"], reconstruction)
+    )
+    return {"facts": len(facts), "covered": covered, "fidelity": covered / len(facts)}
+
+
+def store_profile_result(job: Job, output: dict[str, Any], *, prompt_version: str) -> None:
+    profile, _ = SourceProfile.objects.get_or_create(source=job.source)
+    if job.kind == describe.KIND.name:
+        profile.genre = output["genre"].strip()
+        profile.category = output["category"].strip()
+        profile.keywords = list(dict.fromkeys(k.strip().casefold() for k in output["keywords"]))
+        profile.summary = output["summary"].strip()
+        profile.describe_job = job
+        profile.describe_prompt_version = prompt_version
+    elif job.kind == rate_age.KIND.name:
+        profile.age_rating = output["age_rating"]
+        profile.age_reasons = {
+            "violence": output["violence"],
+            "sexual_content": output["sexual_content"],
+            "suitability": output["suitability"].strip(),
+        }
+        profile.rate_age_job = job
+        profile.rate_age_prompt_version = prompt_version
+    elif job.kind == reconstruct.KIND.name:
+        text = output["text"].strip()
+        scored = score_fidelity(job.payload["facts"], text)
+        profile.reconstruction = text
+        profile.reconstruction_fidelity = scored["fidelity"]
+        profile.fidelity_details = {
+            **scored,
+            "facts_in_document": job.source.facts.count(),
+            "verbatim_runs": len(copied_runs(job.source, [text])),
+        }
+        profile.reconstruct_job = job
+        profile.reconstruct_prompt_version = prompt_version
+    else:
+        raise ValueError(f"{job.kind} results are not stored on the profile")
+    profile.save()

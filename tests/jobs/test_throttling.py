@@ -1,0 +1,20 @@
+from alexandria.jobs.throttles import NodeOwnerRateThrottle, NodeRateThrottle
+
+
+def test_node_rate_limit_answers_429_with_retry_after(register_node, monkeypatch):
+    monkeypatch.setattr(NodeRateThrottle, "THROTTLE_RATES", {"node": "3/min"})
+    node = register_node()
+    statuses = [node.lease().status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = node.lease()
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_contributor_rate_limit_spans_all_their_nodes(register_node, monkeypatch):
+    monkeypatch.setattr(NodeOwnerRateThrottle, "THROTTLE_RATES", {"node_owner": "4/min"})
+    first = register_node(name="a")
+    second = register_node(name="b")
+    other_member = register_node("100000000000000002", name="c")
+    assert [first.lease().status_code for _ in range(2)] == [200, 200]
+    assert [second.lease().status_code for _ in range(3)] == [200, 200, 429]
+    assert other_member.lease().status_code == 200

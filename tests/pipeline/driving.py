@@ -1,0 +1,46 @@
+"""Drive pipeline jobs as a node would, through the job services (lease → submit)."""
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from alexandria.jobs.models import Job, JobResult, WorkerNode
+from alexandria.jobs.services import OutputRejected, lease_jobs, submit_result
+from alexandria.sources.models import Source
+from alexandria.sources.services import Citation, submit_text
+
+Producer = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def submit_document(text: str, title: str, member) -> Source:
+    """Submit a text; eager Celery chunks it and plans its first jobs."""
+    outcome = submit_text(text, citation=Citation(title=title), submitted_by=member)
+    outcome.source.refresh_from_db()
+    return outcome.source
+
+
+def run_job(node: WorkerNode, job: Job, output: dict[str, Any]) -> JobResult | None:
+    """Lease exactly ``job`` and submit ``output`` for it (validated eagerly)."""
+    Job.objects.filter(pk=job.pk).update(priority=30000)
+    granted = lease_jobs(node, max_jobs=1, kinds=[job.kind])
+    assert granted and granted[0].job.pk == job.pk, "the job to run is not next in the queue"
+    try:
+        result = submit_result(node, granted[0].lease.pk, output=output, stats={})
+    except OutputRejected:
+        return None
+    result.refresh_from_db()
+    return result
+
+
+def drain(node: WorkerNode, produce: Producer, *, kinds: list[str] | None = None) -> int:
+    """Lease and run jobs until none is left; how many ran."""
+    ran = 0
+    while True:
+        granted = lease_jobs(node, max_jobs=1, kinds=kinds)
+        if not granted:
+            return ran
+        job = granted[0].job
+        output = produce(job.kind, job.payload)
+        with contextlib.suppress(OutputRejected):
+            submit_result(node, granted[0].lease.pk, output=output, stats={})
+        ran += 1

@@ -1,0 +1,67 @@
+"""The shape every job kind shares, so the backend and the nodes agree on inputs and outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+
+Runner = Literal["llm", "clip"]
+Messages = list[dict[str, Any]]
+
+
+def payload_as_user_message(system_prompt: str, payload: dict[str, Any]) -> Messages:
+    """Default prompt: the kind's instructions, then the payload as JSON for the model to read."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
+    ]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: its versioned JSON contracts and how a node turns a payload into work.
+
+    ``build_messages`` turns a payload into OpenAI chat messages for ``llm`` kinds; when left
+    out, the system prompt followed by the payload as JSON is used. ``clip`` kinds don't use it.
+    """
+
+    name: str
+    version: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    runner: Runner = "llm"
+    system_prompt: str = ""
+    build_messages: Callable[[dict[str, Any]], Messages] | None = None
+
+    def __post_init__(self) -> None:
+        if self.runner not in ("llm", "clip"):
+            raise ValueError(f"kind {self.name!r}: unknown runner {self.runner!r}")
+        Draft202012Validator.check_schema(self.input_schema)
+        Draft202012Validator.check_schema(self.output_schema)
+        if self.runner == "llm" and self.build_messages is None:
+            if not self.system_prompt:
+                raise ValueError(f"llm kind {self.name!r} needs a system_prompt or build_messages")
+            prompt = self.system_prompt
+            object.__setattr__(
+                self, "build_messages", lambda payload: payload_as_user_message(prompt, payload)
+            )
+
+    def input_errors(self, payload: Any) -> list[str]:
+        """Every way ``payload`` breaks the input schema (empty when it is valid)."""
+        return _errors(self.input_schema, payload)
+
+    def output_errors(self, output: Any) -> list[str]:
+        """Every way ``output`` breaks the output schema (empty when it is valid)."""
+        return _errors(self.output_schema, output)
+
+
+def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
+    validator = Draft202012Validator(schema)
+    return [
+        f"{error.json_path}: {error.message}"
+        for error in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
+    ]

@@ -1,0 +1,145 @@
+"""extract_graph: a chunk of a document → entities and anchored facts (knowledge graph).
+
+Every fact carries an ``anchor``: a short exact quote of the chunk. The backend locates each
+anchor in the stored text and rejects facts it cannot find, so a model that invents facts
+(or follows instructions planted in the document) gains nothing.
+"""
+
+from typing import Any
+
+from worker.kinds.base import JobKind, Messages
+from worker.kinds.prompting import DATA_NOT_INSTRUCTIONS, data_messages
+
+VERSION = "1"
+# Recorded with everything stored from this kind's results (Fact.prompt_version).
+PROMPT_VERSION = f"extract_graph/{VERSION}"
+ANCHOR_MAX_CHARS = 200
+MAX_ENTITIES = 200
+MAX_FACTS = 200
+
+SYSTEM_PROMPT = f"""You extract a knowledge graph from one chunk of a document.
+
+{DATA_NOT_INSTRUCTIONS}
+
+You receive a JSON object with the document title, the CHUNK to extract from, and read-only
+CONTEXT_BEFORE / CONTEXT_AFTER. Use the context only to understand who or what the chunk
+refers to; extract facts stated in the CHUNK only.
+
+Return one JSON object with:
+- "entities": the named things the facts mention: {{"name", "type", "aliases"}}. "type" is a
+  short lowercase noun such as person, organization, place, work, concept, method, event,
+  substance, date, quantity. "aliases" are other names the document uses for it.
+- "facts": each fact stated in the chunk, either
+  a relation {{"kind": "relation", "subject", "predicate", "object", "anchor", "temporal_id"}}
+  between two entities, or an attribute {{"kind": "attribute", "subject", "predicate",
+  "value", "anchor", "temporal_id"}} giving a literal value (a date, number, property).
+  "subject" and "object" are entity names from "entities". "predicate" is a short verb
+  phrase. "anchor" is an EXACT quote copied character for character from the CHUNK
+  (at most {ANCHOR_MAX_CHARS} characters, ideally one clause) that states the fact.
+  "temporal_id" numbers the facts 1, 2, 3, ... in the order they appear in the chunk.
+Do not invent facts, do not use outside knowledge, do not paraphrase anchors. If the chunk
+states no facts, return empty lists."""
+
+_ENTITY = {
+    "type": "object",
+    "required": ["name", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 300},
+        "type": {"type": "string", "minLength": 1, "maxLength": 64},
+        "aliases": {
+            "type": "array",
+            "maxItems": 20,
+            "items": {"type": "string", "minLength": 1, "maxLength": 300},
+        },
+    },
+}
+
+_FACT_COMMON = {
+    "subject": {"type": "string", "minLength": 1, "maxLength": 300},
+    "predicate": {"type": "string", "minLength": 1, "maxLength": 200},
+    "anchor": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "temporal_id": {"type": "integer", "minimum": 0},
+}
+
+_RELATION = {
+    "type": "object",
+    "required": ["kind", "subject", "predicate", "object", "anchor", "temporal_id"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "relation"},
+        **_FACT_COMMON,
+        "object": {"type": "string", "minLength": 1, "maxLength": 300},
+    },
+}
+
+_ATTRIBUTE = {
+    "type": "object",
+    "required": ["kind", "subject", "predicate", "value", "anchor", "temporal_id"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"const": "attribute"},
+        **_FACT_COMMON,
+        "value": {"type": "string", "minLength": 1, "maxLength": 1000},
+    },
+}
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["entities", "facts"],
+    "additionalProperties": False,
+    "properties": {
+        "entities": {"type": "array", "maxItems": MAX_ENTITIES, "items": _ENTITY},
+        "facts": {
+            "type": "array",
+            "maxItems": MAX_FACTS,
+            "items": {"anyOf": [_RELATION, _ATTRIBUTE]},
+        },
+    },
+}
+
+INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "source_title",
+        "chunk_index",
+        "chunk_start",
+        "chunk_end",
+        "context_before",
+        "chunk",
+        "context_after",
+        "prompt_version",
+    ],
+    "additionalProperties": False,
+    "properties": {
+        "source_title": {"type": "string"},
+        "chunk_index": {"type": "integer", "minimum": 0},
+        "chunk_start": {"type": "integer", "minimum": 0},
+        "chunk_end": {"type": "integer", "minimum": 1},
+        "context_before": {"type": "string"},
+        "chunk": {"type": "string", "minLength": 1},
+        "context_after": {"type": "string"},
+        "prompt_version": {"const": PROMPT_VERSION},
+    },
+}
+
+
+def build_messages(payload: dict[str, Any]) -> Messages:
+    """System instructions, then the document parts as one JSON user message (data only)."""
+    document = {
+        "title": payload["source_title"],
+        "CONTEXT_BEFORE (read-only)": payload["context_before"],
+        "CHUNK": payload["chunk"],
+        "CONTEXT_AFTER (read-only)": payload["context_after"],
+    }
+    return data_messages(SYSTEM_PROMPT, "Document data (JSON; extract from CHUNK only):", document)
+
+
+KIND = JobKind(
+    name="extract_graph",
+    version=VERSION,
+    input_schema=INPUT_SCHEMA,
+    output_schema=OUTPUT_SCHEMA,
+    system_prompt=SYSTEM_PROMPT,
+    build_messages=build_messages,
+)

@@ -1,0 +1,199 @@
+"""LLM runner: any OpenAI-compatible server, JSON-schema constrained, validated and repaired."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import openai
+
+from worker.kinds import JobKind
+from worker.results import JobFailedError, RunnerUnavailableError, RunResult
+
+log = logging.getLogger(__name__)
+
+# Ways of asking for JSON, strongest first; servers that reject one (HTTP 400) get the next.
+FORMAT_MODES = ("json_schema", "json_object", "plain")
+# 400 from vLLM/OpenAI, 422 from FastAPI-based servers.
+REJECTED_REQUEST_STATUSES = (400, 422)
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+class InvalidOutputError(ValueError):
+    """The model's reply is not a JSON object that matches the kind's output schema."""
+
+
+def parse_output(content: str, kind: JobKind) -> dict[str, Any]:
+    """The JSON object in ``content`` (bare, fenced or amid prose), checked against the schema."""
+    candidates = [match.group(1) for match in _FENCE.finditer(content)] + [content]
+    decoder = json.JSONDecoder()
+    data: Any = None
+    for candidate in candidates:
+        start = candidate.find("{")
+        if start < 0:
+            continue
+        try:
+            data, _ = decoder.raw_decode(candidate, start)
+            break
+        except json.JSONDecodeError:
+            continue
+    if not isinstance(data, dict):
+        raise InvalidOutputError("the reply contains no JSON object")
+    errors = kind.output_errors(data)
+    if errors:
+        raise InvalidOutputError("; ".join(errors[:10]))
+    return data
+
+
+def rejects_request(exc: openai.APIStatusError) -> bool:
+    """Whether the server refused the request itself rather than failed to serve it.
+
+    llama-cpp-python's server answers an unsupported ``response_format`` with a 500 whose
+    message names the field, so that counts as a refusal too.
+    """
+    if exc.status_code in REJECTED_REQUEST_STATUSES:
+        return True
+    return exc.status_code == 500 and "response_format" in str(exc)
+
+
+def response_format(mode: str, kind: JobKind) -> dict[str, Any] | None:
+    if mode == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": kind.name, "schema": kind.output_schema, "strict": False},
+        }
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def with_schema_instruction(messages: list[dict[str, Any]], kind: JobKind) -> list[dict[str, Any]]:
+    """Spell the schema out in the system message for servers that can't enforce it."""
+    instruction = (
+        "Reply with a single JSON object and nothing else. It must match this JSON Schema:\n"
+        + json.dumps(kind.output_schema, separators=(",", ":"))
+    )
+    messages = [dict(message) for message in messages]
+    if messages and messages[0].get("role") == "system":
+        messages[0]["content"] = f"{messages[0]['content']}\n\n{instruction}"
+    else:
+        messages.insert(0, {"role": "system", "content": instruction})
+    return messages
+
+
+class LLMRunner:
+    """Runs ``llm`` kinds against one OpenAI-compatible server, remembering what it accepts."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str = "none",
+        model: str | None = None,
+        timeout: float = 600.0,
+        max_retries: int = 2,
+    ) -> None:
+        self.base_url = base_url
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
+        )
+        self._model = model
+        self.format_mode = FORMAT_MODES[0]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def check_server(self) -> str:
+        """List the server's models (proving it answers) and return the model jobs will use.
+
+        Without a configured model, the first one listed is used.
+        """
+        try:
+            served = [model.id for model in (await self._client.models.list()).data]
+        except openai.APIError as exc:
+            raise RunnerUnavailableError(f"cannot list models: {exc}") from exc
+        if self._model is None:
+            if not served:
+                raise RunnerUnavailableError("the server lists no models")
+            self._model = served[0]
+        elif served and self._model not in served:
+            log.warning("%s does not list %s (it serves %s)", self.base_url, self._model, served)
+        return self._model
+
+    async def model(self) -> str:
+        return self._model if self._model is not None else await self.check_server()
+
+    async def run(self, kind: JobKind, payload: dict[str, Any]) -> RunResult:
+        assert kind.build_messages is not None
+        model = await self.model()
+        messages = kind.build_messages(payload)
+        usage = [0, 0]
+        content = await self._complete(kind, model, messages, usage)
+        try:
+            output = parse_output(content, kind)
+        except InvalidOutputError as first_error:
+            log.info("%s: invalid output (%s), asking for a repair", kind.name, first_error)
+            repair = [
+                *messages,
+                {"role": "assistant", "content": content},
+                {
+                    "role": "user",
+                    "content": (
+                        f"That reply is not valid: {first_error}. Reply again with only the "
+                        "corrected JSON object, matching the required schema exactly."
+                    ),
+                },
+            ]
+            content = await self._complete(kind, model, repair, usage)
+            try:
+                output = parse_output(content, kind)
+            except InvalidOutputError as second_error:
+                raise JobFailedError(
+                    f"model output invalid after one repair: {second_error}"
+                ) from second_error
+        return RunResult(
+            output=output, model=model, prompt_tokens=usage[0], completion_tokens=usage[1]
+        )
+
+    async def _complete(
+        self, kind: JobKind, model: str, messages: list[dict[str, Any]], usage: list[int]
+    ) -> str:
+        """One chat completion, stepping down FORMAT_MODES while the server answers 400."""
+        mode_index = FORMAT_MODES.index(self.format_mode)
+        while True:
+            mode = FORMAT_MODES[mode_index]
+            request: dict[str, Any] = {"model": model, "messages": messages}
+            if mode != "json_schema":
+                request["messages"] = with_schema_instruction(messages, kind)
+            fmt = response_format(mode, kind)
+            if fmt is not None:
+                request["response_format"] = fmt
+            try:
+                completion = await self._client.chat.completions.create(**request)
+            except openai.APIStatusError as exc:
+                if not rejects_request(exc):
+                    raise RunnerUnavailableError(f"LLM server failed: {exc}") from exc
+                if mode_index + 1 == len(FORMAT_MODES):
+                    raise JobFailedError(f"LLM server rejected the request: {exc}") from exc
+                mode_index += 1
+                log.info(
+                    "%s rejected %s output (%s); trying %s",
+                    self.base_url,
+                    mode,
+                    exc,
+                    FORMAT_MODES[mode_index],
+                )
+                continue
+            except openai.APIConnectionError as exc:
+                raise RunnerUnavailableError(f"LLM server unreachable: {exc}") from exc
+            if FORMAT_MODES.index(self.format_mode) < mode_index:
+                self.format_mode = mode
+            if completion.usage is not None:
+                usage[0] += completion.usage.prompt_tokens or 0
+                usage[1] += completion.usage.completion_tokens or 0
+            if not completion.choices:
+                raise JobFailedError("LLM server returned no choices")
+            return completion.choices[0].message.content or ""
