@@ -26,7 +26,7 @@ TOKEN = "bench-token"  # noqa: S105  (a fake backend's token)
 REQUIRED_FRACTION = 0.9
 
 
-def measure(concurrency: int, latency: float, jobs: int) -> float:
+def measure(concurrency: int, latency: float, jobs: int, prefetch: int | None) -> float:
     """Jobs per second the worker process sustains; also prints the details."""
     with (
         FakeBackend([TOKEN], lease_seconds=60) as backend,
@@ -39,6 +39,8 @@ def measure(concurrency: int, latency: float, jobs: int) -> float:
             "--server", backend.url, "--token", TOKEN, "--llm-base-url", llm.base_url,
             "--concurrency", str(concurrency), "--poll-interval", "0.2", "--no-progress",
         ]  # fmt: skip
+        if prefetch is not None:
+            command += ["--prefetch", str(prefetch)]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         worker = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -57,7 +59,8 @@ def measure(concurrency: int, latency: float, jobs: int) -> float:
         last_submit = max(call.received_at for call in backend.calls("submit"))
     span = last_submit - first_lease
     throughput = jobs / span
-    print(f"jobs={jobs} concurrency={concurrency} latency={latency:.3f}s")
+    shown = "worker default" if prefetch is None else prefetch
+    print(f"jobs={jobs} concurrency={concurrency} latency={latency:.3f}s prefetch={shown}")
     print(f"span={span:.2f}s throughput={throughput:.2f} jobs/s")
     print(
         f"ideal C/L={concurrency / latency:.2f} jobs/s -> {throughput * latency / concurrency:.1%}"
@@ -70,10 +73,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--jobs", type=int, default=None, help="default: 20 x concurrency")
+    parser.add_argument("--prefetch", type=int, default=None, help="default: the worker's")
     args = parser.parse_args()
     jobs = args.jobs or 20 * args.concurrency
     started = time.monotonic()
-    throughput = measure(args.concurrency, args.latency, jobs)
+    throughput = measure(args.concurrency, args.latency, jobs, args.prefetch)
     target = REQUIRED_FRACTION * args.concurrency / args.latency
     verdict = "PASS" if throughput >= target else "FAIL"
     print(

@@ -24,6 +24,7 @@ app.conf.update(
     task_default_routing_key="default",
     task_routes={
         "tasks.pipeline.*": {"queue": "pipeline", "routing_key": "pipeline"},
+        "tasks.layers.*": {"queue": "pipeline", "routing_key": "pipeline"},
         "tasks.validation.*": {"queue": "validation", "routing_key": "validation"},
         "tasks.maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},
     },
@@ -38,7 +39,7 @@ app.conf.update(
     task_ignore_result=True,
     timezone="UTC",
 )
-app.conf.imports = ("tasks.pipeline", "tasks.validation", "tasks.maintenance")
+app.conf.imports = ("tasks.pipeline", "tasks.validation", "tasks.layers", "tasks.maintenance")
 
 from tasks.schedule import BEAT_SCHEDULE  # noqa: E402
 

@@ -54,6 +54,14 @@ def _bot_token(settings):
 
 
 @pytest.fixture(autouse=True)
+def _isolated_vector_index(settings, tmp_path_factory):
+    """Tests index explicitly, into a throwaway Chroma directory, never into var/chroma."""
+    settings.SEARCH_INDEX_ON_COMMIT = False
+    settings.CHROMA_URL = ""
+    settings.CHROMA_PATH = tmp_path_factory.getbasetemp() / "chroma"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Throttle counters live in the cache; each test starts with none used."""
     from django.core.cache import cache

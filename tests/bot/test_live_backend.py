@@ -131,7 +131,8 @@ def test_volunteer_registration(live_api, run, transactional_db):
     "alexandria.search" not in django_settings.INSTALLED_APPS,
     reason="the /api/v1/ask endpoint (alexandria.search) is not installed yet",
 )
-def test_ask_answers_with_anchored_sources(live_api, run, pending_item):
+def test_ask_answers_with_anchored_sources(live_api, run, pending_item, settings):
+    settings.SEARCH_INDEX_ON_COMMIT = True
     # Saved (not .update()) so the search index hears of it; rated for all ages.
     pending_item.status = KnowledgeItem.Status.ACCEPTED
     pending_item.save()

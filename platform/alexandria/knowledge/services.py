@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from alexandria.knowledge.models import KnowledgeItem
+from alexandria.search.services.indexing import index_after_commit
 
 
 def hide_item(item: KnowledgeItem, reason: str) -> bool:
@@ -17,6 +18,8 @@ def hide_item(item: KnowledgeItem, reason: str) -> bool:
         .update(status=KnowledgeItem.Status.HIDDEN, hidden_reason=reason, updated_at=timezone.now())
     )
     item.refresh_from_db(fields=["status", "hidden_reason", "updated_at"])
+    if updated:
+        index_after_commit([item.pk])
     return bool(updated)
 
 
@@ -29,4 +32,6 @@ def restore_item(item: KnowledgeItem) -> bool:
         status=KnowledgeItem.Status.PENDING, hidden_reason="", updated_at=timezone.now()
     )
     item.refresh_from_db(fields=["status", "hidden_reason", "updated_at"])
+    if updated:
+        index_after_commit([item.pk])
     return bool(updated)

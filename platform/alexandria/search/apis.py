@@ -1,0 +1,50 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alexandria.api.permissions import IsMember
+from alexandria.search.querying import ask
+from alexandria.search.selectors import layer_progress, max_layers
+from alexandria.search.serializers import (
+    AskQuerySerializer,
+    AskResultSerializer,
+    LayersSerializer,
+)
+
+
+class AskApi(APIView):
+    """Ask the knowledge base: matching hypotheses with arguments, instructions and sources."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(
+        parameters=[AskQuerySerializer],
+        responses={
+            200: AskResultSerializer,
+            400: OpenApiResponse(description="Missing question or a filter out of range."),
+        },
+    )
+    def get(self, request):
+        params = AskQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        result = ask(
+            data["q"],
+            layer=data.get("layer"),
+            min_status=data["min_status"],
+            max_age_rating=data.get("max_age_rating"),
+            limit=data["limit"],
+            summarise=data["summary"],
+        )
+        return Response(AskResultSerializer(result).data)
+
+
+class LayerListApi(APIView):
+    """Progress of every layer: items, merges, outstanding jobs and the layer build."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(responses={200: LayersSerializer})
+    def get(self, request):
+        body = {"max_layers": max_layers(), "layers": layer_progress()}
+        return Response(LayersSerializer(body).data)

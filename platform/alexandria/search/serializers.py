@@ -1,0 +1,76 @@
+from rest_framework import serializers
+
+from alexandria.search.querying import AGE_RATINGS, MAX_LIMIT, MIN_STATUSES
+
+
+class AskQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(min_length=1, max_length=1000, trim_whitespace=True)
+    layer = serializers.IntegerField(required=False, min_value=1)
+    min_status = serializers.ChoiceField(choices=sorted(MIN_STATUSES), default="pending")
+    max_age_rating = serializers.ChoiceField(choices=list(AGE_RATINGS), required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=5)
+    summary = serializers.BooleanField(
+        required=False, default=True, help_text="Ask the server's LLM for a cited summary."
+    )
+
+
+class ItemRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    layer = serializers.IntegerField()
+    text = serializers.CharField()
+    status = serializers.CharField()
+
+
+class SourceRefSerializer(serializers.Serializer):
+    source_id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+    start = serializers.IntegerField(help_text="Offset in the source's normalised text.")
+    end = serializers.IntegerField()
+    fragment = serializers.CharField(help_text="normalised_text[start:end]")
+
+
+class AnswerSerializer(serializers.Serializer):
+    item = ItemRefSerializer()
+    score = serializers.FloatField(help_text="Cosine similarity to the question.")
+    pro = ItemRefSerializer(many=True)
+    contra = ItemRefSerializer(many=True)
+    instructions = ItemRefSerializer(many=True)
+    sources = SourceRefSerializer(many=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    text = serializers.CharField()
+    cited_item_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class AskResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    results = AnswerSerializer(many=True)
+    summary = SummarySerializer(allow_null=True)
+
+
+class PendingJobsSerializer(serializers.Serializer):
+    verify_merge = serializers.IntegerField()
+    abstract = serializers.IntegerField()
+
+
+class LayerProgressSerializer(serializers.Serializer):
+    layer = serializers.IntegerField()
+    items = serializers.IntegerField(help_text="Visible (pending or accepted) canonical items.")
+    hypotheses = serializers.IntegerField()
+    instructions = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="Items merged into another item.")
+    hidden_or_rejected = serializers.IntegerField()
+    awaiting_merge_check = serializers.IntegerField()
+    pending_jobs = PendingJobsSerializer()
+    nodes_abstracted = serializers.IntegerField()
+    nodes_in_progress = serializers.IntegerField()
+    build_status = serializers.CharField()
+    stop_reason = serializers.CharField(allow_blank=True)
+
+
+class LayersSerializer(serializers.Serializer):
+    max_layers = serializers.IntegerField()
+    layers = LayerProgressSerializer(many=True)

@@ -1,0 +1,1 @@
+"""Writes of the search app: the vector index, merges and abstraction layers."""

@@ -1,0 +1,82 @@
+"""The ``alexandria ask`` command, the embedders, and indexing on commit."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from alexandria.cli import format_answer, main
+from alexandria.knowledge.models import KnowledgeItem
+from alexandria.knowledge.services import hide_item
+from alexandria.search.embeddings import get_embedder
+from alexandria.search.services.indexing import sync_recent_changes
+
+TEXT = "Field notes. Honey bees dance to show where food is. Wasps do not dance."
+
+
+def test_alexandria_ask_prints_a_grounded_answer(kb, capsys):
+    source = kb.source("Bee notes", TEXT, url="https://example.org/bees")
+    anchor = kb.anchor(source, "Honey bees dance to show where food is")
+    item = kb.item("Honey bees communicate food locations by dancing.", anchors=[anchor])
+    kb.sync()
+
+    assert main(["ask", "How do bees share where food is?", "--no-summary"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"1. #{item.pk} (L1 hypothesis, pending) Honey bees communicate" in out
+    assert f'https://example.org/bees  [{anchor.start}:{anchor.end}]  "{anchor.fragment}"' in out
+
+
+def test_format_answer_without_results_says_so():
+    text = format_answer({"query": "q", "results": [], "summary": None})
+    assert "Nothing in the knowledge base matches" in text
+
+
+def test_remote_ask_needs_a_token(capsys):
+    with pytest.raises(SystemExit, match="--token"):
+        main(["ask", "q", "--api", "http://127.0.0.1:9", "--token", ""])
+
+
+def test_minilm_embeddings_are_normalised_and_semantic():
+    embedder = get_embedder("minilm")
+    vectors = embedder.embed_texts(
+        ["A cat sits on the mat.", "A kitten is sitting on a rug.", "Stock prices fell."]
+    )
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("open_clip") is None,
+    reason="open_clip is not installed (pip install 'alexandria[clip]')",
+)
+def test_clip_text_embedder(settings):
+    settings.SEARCH_CLIP_PRETRAINED = ""  # untrained weights: this checks the plumbing only
+    vectors = get_embedder("clip").embed_texts(["a red square", "a blue sky"])
+    assert vectors.shape[0] == 2
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_items_are_indexed_and_unindexed_on_commit(
+    kb, settings, django_capture_on_commit_callbacks
+):
+    settings.SEARCH_INDEX_ON_COMMIT = True
+    with django_capture_on_commit_callbacks(execute=True):
+        item = KnowledgeItem.objects.create(
+            kind="hypothesis", text="Bees dance to share food sites."
+        )
+    assert kb.index.count(1) == 1
+    # Hiding takes the item out of the index as soon as the moderation commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        hide_item(item, "spam")
+    assert kb.index.count(1) == 0
+
+
+def test_periodic_sync_catches_changes_made_without_signals(kb):
+    item = KnowledgeItem.objects.create(kind="hypothesis", text="Ants follow scent trails.")
+    assert sync_recent_changes(window_seconds=300) == 1
+    assert kb.index.count(1) == 1
+    KnowledgeItem.objects.filter(pk=item.pk).update(status=KnowledgeItem.Status.REJECTED)
+    assert sync_recent_changes(window_seconds=300) == 1
+    assert kb.index.count(1) == 0
