@@ -2,28 +2,35 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed-test
+PIP := $(VENV)/bin/pip -q --disable-pip-version-check
+# torch first, pinned: on these machines `torch==2.13.0` is a small local CPU build, while an
+# unpinned torch (pulled in by sentence-transformers) would be the multi-GB CUDA build. The
+# `clip` extra (open_clip) needs the regular build and is not part of the test install: its one
+# test is skipped with the reason when open_clip is missing.
+TORCH ?= torch==2.13.0
+# llama.cpp is compiled for the generic x86-64 baseline, so the cached wheel runs on any CPU.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+EXTRAS ?= server,worker,bot,search,local-llm,dev
+STAMP := $(VENV)/.installed
 
-.PHONY: test lint install-test clean
+.PHONY: test lint install demo e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	$(PIP) install --upgrade pip
 
-# The test extras avoid torch entirely; the open_clip test needs the `clip` extra (regular torch
-# build, ~5.5 GB) and is skipped with its reason when open_clip is not installed.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[worker,bot,dev]'
+	$(PIP) install '$(TORCH)'
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PIP) install -e '.[$(EXTRAS)]'
 	touch $@
 
-install-test: $(STAMP)
+install: $(STAMP)
 
-lint: install-test
+lint: install
 	$(VENV)/bin/ruff check .
 
 test: lint
-	$(PY) -m pytest
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

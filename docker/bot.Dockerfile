@@ -11,7 +11,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml docker/requirements_for_extras.py ./
-RUN python requirements_for_extras.py --extras bot > requirements.txt \
+RUN python requirements_for_extras.py --base --extras bot > requirements.txt \
     && pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps .

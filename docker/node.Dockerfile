@@ -20,7 +20,7 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml docker/requirements_for_extras.py ./
-RUN python requirements_for_extras.py --extras "${NODE_EXTRAS}" > requirements.txt \
+RUN python requirements_for_extras.py --base --extras "${NODE_EXTRAS}" > requirements.txt \
     && pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps .

@@ -15,7 +15,7 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 # Dependencies first (cached until pyproject.toml changes), then the project itself.
 COPY pyproject.toml docker/requirements_for_extras.py ./
-RUN python requirements_for_extras.py --base > requirements.txt \
+RUN python requirements_for_extras.py --base --extras server,search > requirements.txt \
     && pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps .

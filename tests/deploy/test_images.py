@@ -159,9 +159,10 @@ def test_node_images_install_the_worker_extra_and_no_server_dependency(path, pyp
 
 def test_the_worker_package_imports_without_server_dependencies(pyproject):
     """What the node image has is enough: worker.cli imports with every server-only module
-    (those of base dependencies outside the worker extra) made unimportable."""
-    worker_extra = {normalized(r) for r in pyproject["project"]["optional-dependencies"]["worker"]}
-    server_only = {normalized(r) for r in pyproject["project"]["dependencies"]} - worker_extra
+    (those of the server extra outside the base and worker dependencies) made unimportable."""
+    extras = pyproject["project"]["optional-dependencies"]
+    node = {normalized(r) for r in [*pyproject["project"]["dependencies"], *extras["worker"]]}
+    server_only = {normalized(r) for r in extras["server"]} - node
     blocked = sorted(
         module
         for module, distributions in packages_distributions().items()
@@ -257,8 +258,12 @@ def test_the_documented_settings_pass_the_deploy_checks(tmp_path):
 def test_requirements_for_extras(pyproject, capsys):
     worker = requirements_for_extras.requirements(pyproject, base=False, extras=["worker"])
     assert worker == pyproject["project"]["optional-dependencies"]["worker"]
-    server = requirements_for_extras.requirements(pyproject, base=True, extras=[])
+    server = requirements_for_extras.requirements(pyproject, base=True, extras=["server"])
     assert any(normalized(r) == "django" for r in server)
+    assert not any(
+        normalized(r) == "django"
+        for r in requirements_for_extras.requirements(pyproject, base=True, extras=["worker"])
+    )
     with pytest.raises(SystemExit, match="unknown extra"):
         requirements_for_extras.requirements(pyproject, base=False, extras=["nope"])
     argv = ["--pyproject", str(REPO_DIR / "pyproject.toml"), "--extras", "bot"]
