@@ -8,8 +8,12 @@ PIP := $(VENV)/bin/pip -q --disable-pip-version-check
 # `clip` extra (open_clip) needs the regular build and is not part of the test install: its one
 # test is skipped with the reason when open_clip is missing.
 TORCH ?= torch==2.13.0
-# llama.cpp is compiled for the generic x86-64 baseline, so the cached wheel runs on any CPU.
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# llama.cpp (the `local-llm` extra) is compiled once, for a portable x86-64 baseline: a native
+# build can use instructions (AMX) that another CPU lacks and dies with SIGILL. pip's own wheel
+# cache ignores CMAKE_ARGS, so the portable wheel lives in a wheelhouse of its own.
+LLAMA_CPP ?= llama-cpp-python[server]==0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELHOUSE ?= $(HOME)/.cache/alexandria/llama-cpp-portable
 EXTRAS ?= server,worker,bot,search,local-llm,dev
 STAMP := $(VENV)/.installed
 
@@ -19,9 +23,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
+$(LLAMA_WHEELHOUSE)/.built: | $(PY)
+	mkdir -p $(LLAMA_WHEELHOUSE)
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PIP) wheel --no-deps --no-cache-dir \
+		-w $(LLAMA_WHEELHOUSE) '$(LLAMA_CPP)'
+	touch $@
+
+$(STAMP): pyproject.toml $(LLAMA_WHEELHOUSE)/.built | $(PY)
 	$(PIP) install '$(TORCH)'
-	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PIP) install -e '.[$(EXTRAS)]'
+	$(PIP) install --only-binary llama-cpp-python --find-links $(LLAMA_WHEELHOUSE) '$(LLAMA_CPP)'
+	$(PIP) install --only-binary llama-cpp-python --find-links $(LLAMA_WHEELHOUSE) -e '.[$(EXTRAS)]'
 	touch $@
 
 install: $(STAMP)

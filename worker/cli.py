@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"most jobs per lease request, 1..{MAX_BATCH} (default: concurrency)",
     )
     parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="jobs leased ahead of free slots, so a finished job is followed at once "
+        "(default: batch; 0 leases only for free slots)",
+    )
+    parser.add_argument(
         "--kinds",
         default=None,
         help="comma-separated job kinds to accept (default: all this node can run)",
@@ -149,6 +156,9 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     batch = min(args.concurrency, MAX_BATCH) if args.batch is None else args.batch
+    prefetch = batch if args.prefetch is None else args.prefetch
+    if prefetch < 0:
+        raise ConfigError("--prefetch must not be negative")
     if not 1 <= batch <= MAX_BATCH:
         raise ConfigError(f"--batch must be between 1 and {MAX_BATCH}")
     if args.poll_interval <= 0 or args.grace_period < 0:
@@ -162,6 +172,7 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
         kinds=select_kinds(args.kinds),
         runtime=RuntimeConfig(
             concurrency=args.concurrency,
+            prefetch=prefetch,
             batch=batch,
             once=args.once,
             poll_interval=args.poll_interval,

@@ -15,7 +15,8 @@ from worker.results import JobFailedError, RunnerUnavailableError, RunResult
 log = logging.getLogger(__name__)
 
 # Ways of asking for JSON, strongest first; servers that reject one (HTTP 400) get the next.
-FORMAT_MODES = ("json_schema", "json_object", "plain")
+# "json_object_schema" is llama-cpp-python's spelling of schema-constrained output.
+FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "plain")
 # 400 from vLLM/OpenAI, 422 from FastAPI-based servers.
 REJECTED_REQUEST_STATUSES = (400, 422)
 
@@ -29,7 +30,7 @@ class InvalidOutputError(ValueError):
 def parse_output(content: str, kind: JobKind) -> dict[str, Any]:
     """The JSON object in ``content`` (bare, fenced or amid prose), checked against the schema."""
     candidates = [match.group(1) for match in _FENCE.finditer(content)] + [content]
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # models put raw newlines in strings
     data: Any = None
     for candidate in candidates:
         start = candidate.find("{")
@@ -59,12 +60,40 @@ def rejects_request(exc: openai.APIStatusError) -> bool:
     return exc.status_code == 500 and "response_format" in str(exc)
 
 
+# Size bounds become huge grammars in constrained decoding (llama.cpp spells out every
+# repetition and crashes on maxLength 2000); the full schema still checks the output.
+_BOUNDS_LEFT_TO_VALIDATION = frozenset({"maxLength", "maxItems", "maxProperties"})
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "contains")
+
+
+def decoding_schema(schema: Any) -> Any:
+    """``schema`` without upper size bounds, for the server to constrain decoding with."""
+    if not isinstance(schema, dict):
+        return schema
+    relaxed = {k: v for k, v in schema.items() if k not in _BOUNDS_LEFT_TO_VALIDATION}
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            relaxed[key] = {name: decoding_schema(sub) for name, sub in schema[key].items()}
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(schema.get(key), list):
+            relaxed[key] = [decoding_schema(sub) for sub in schema[key]]
+    for key in _SUBSCHEMAS:
+        if key in schema:
+            relaxed[key] = decoding_schema(schema[key])
+    return relaxed
+
+
 def response_format(mode: str, kind: JobKind) -> dict[str, Any] | None:
     if mode == "json_schema":
+        schema = decoding_schema(kind.output_schema)
         return {
             "type": "json_schema",
-            "json_schema": {"name": kind.name, "schema": kind.output_schema, "strict": False},
+            "json_schema": {"name": kind.name, "schema": schema, "strict": False},
         }
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": decoding_schema(kind.output_schema)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None

@@ -62,7 +62,7 @@ class NodeView:
             leases.add_row(
                 str(job.lease.job_id),
                 job.lease.kind,
-                f"{now - job.started_at:.1f}s",
+                "waiting" if job.started_at is None else f"{now - job.started_at:.1f}s",
                 job.lease.lease_id[:8],
             )
         if len(jobs) > MAX_LEASE_ROWS:

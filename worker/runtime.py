@@ -1,5 +1,9 @@
 """The node's main loop: lease while slots are free, run jobs concurrently, keep leases alive.
 
+``concurrency`` bounds the jobs whose model work runs at once; up to ``prefetch`` more are
+leased ahead and wait (their leases kept alive) so a freed slot starts work without waiting
+for a lease round trip.
+
 Shutdown (SIGINT/SIGTERM) stops leasing, lets running jobs finish for a grace period and
 gives back every lease that is still unfinished so other nodes can pick the jobs up at once.
 """
@@ -37,6 +41,7 @@ TOKEN_RATE_WINDOW_S = 30.0
 class RuntimeConfig:
     concurrency: int = 4
     batch: int = 4
+    prefetch: int = 0
     once: bool = False
     poll_interval: float = 5.0
     grace_period: float = 10.0
@@ -74,7 +79,8 @@ class ActiveJob:
     """A leased job this node holds; ``settled`` once the backend has heard how it ended."""
 
     lease: Lease
-    started_at: float = field(default_factory=time.monotonic)
+    leased_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None  # when its model work began (it may wait for a slot)
     settled: bool = False
     drop_reason: str | None = None
 
@@ -99,8 +105,9 @@ class NodeRuntime:
         self._stopping = asyncio.Event()
         self._hurry = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        # Jobs whose model work is running or about to; submitting doesn't take a slot.
-        self._working = 0
+        self._slots = asyncio.Semaphore(config.concurrency)
+        # Leased jobs whose model work is waiting or running; submitting doesn't count.
+        self._held = 0
 
     def request_shutdown(self, *, immediate: bool = False) -> None:
         """Stop leasing; with ``immediate`` skip the grace period (a second Ctrl-C)."""
@@ -129,7 +136,7 @@ class NodeRuntime:
     async def _lease_loop(self, tasks: set[asyncio.Task[None]]) -> None:
         while not self.stopping:
             self._slot_freed.clear()
-            free = self.config.concurrency - self._working
+            free = self.config.concurrency + self.config.prefetch - self._held
             if free <= 0:
                 await _first(self._slot_freed.wait(), self._stopping.wait())
                 continue
@@ -155,7 +162,7 @@ class NodeRuntime:
                 leases = []
                 if self.config.once:
                     return
-            self._working += len(leases)
+            self._held += len(leases)
             for lease in leases:
                 # Tracked before the task runs, so a lease is released even if it never starts.
                 job = self.active[lease.lease_id] = ActiveJob(lease)
@@ -212,7 +219,7 @@ class NodeRuntime:
             try:
                 result = await self._work_with_heartbeat(job)
             finally:
-                self._working -= 1
+                self._held -= 1
                 self._slot_freed.set()
         except JobFailedError as exc:
             await self._report(job, str(exc), release=False)
@@ -228,7 +235,7 @@ class NodeRuntime:
 
     async def _work_with_heartbeat(self, job: ActiveJob) -> RunResult | None:
         """The job's result, or None when the backend took the job away while it ran."""
-        work = asyncio.create_task(self._execute(job.lease))
+        work = asyncio.create_task(self._execute_in_slot(job))
         beat = asyncio.create_task(self._keep_alive(job, work))
         try:
             return await work
@@ -242,6 +249,11 @@ class NodeRuntime:
             return None
         finally:
             beat.cancel()
+
+    async def _execute_in_slot(self, job: ActiveJob) -> RunResult:
+        async with self._slots:
+            job.started_at = time.monotonic()
+            return await self._execute(job.lease)
 
     async def _execute(self, lease: Lease) -> RunResult:
         kind = self.kinds.get(lease.kind)
@@ -286,7 +298,7 @@ class NodeRuntime:
     async def _submit(self, job: ActiveJob, result: RunResult) -> None:
         lease = job.lease
         stats = {
-            "elapsed_s": round(time.monotonic() - job.started_at, 3),
+            "elapsed_s": round(time.monotonic() - (job.started_at or job.leased_at), 3),
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "model": result.model,

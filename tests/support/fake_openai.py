@@ -71,6 +71,9 @@ class Response:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body then
+    # waits for the client's delayed ACK (~40 ms per request on Linux).
+    disable_nagle_algorithm = True
     server: _ThreadingServer
 
     def do_GET(self) -> None:
@@ -106,6 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _ThreadingServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops bursts of connections (clients then wait a
+    # 1 s SYN retransmit), which would make concurrency tests measure the kernel.
+    request_queue_size = 128
     owner: JsonServer
 
 

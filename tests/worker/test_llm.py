@@ -5,7 +5,7 @@ import pytest
 
 from tests.support.fake_openai import FakeReply, reject_response_formats
 from tests.worker.echo_kind import ECHO_SUMMARY, valid_reply
-from worker.llm import InvalidOutputError, LLMRunner, parse_output
+from worker.llm import InvalidOutputError, LLMRunner, decoding_schema, parse_output
 from worker.results import JobFailedError, RunnerUnavailableError
 
 PAYLOAD = {"text": "the quick brown fox"}
@@ -32,10 +32,39 @@ def runner_for(server, **kwargs) -> LLMRunner:
         '```json\n{"summary": "s", "words": 4}\n```',
         'Sure! Here it is:\n```\n{"summary": "s", "words": 4}\n```\nAnything else?',
         'The answer is {"summary": "s", "words": 4} as requested.',
+        '{"summary": "s", "words": 4}\n\nNote: {not json}',
     ],
 )
 def test_parse_output_finds_the_object(content):
     assert parse_output(content, ECHO_SUMMARY) == {"summary": "s", "words": 4}
+
+
+def test_parse_output_accepts_raw_newlines_inside_strings():
+    content = '{"summary": "line one\nline two", "words": 4}'
+    assert parse_output(content, ECHO_SUMMARY)["summary"] == "line one\nline two"
+
+
+def test_decoding_schema_drops_upper_size_bounds_everywhere():
+    schema = {
+        "type": "object",
+        "maxProperties": 3,
+        "properties": {
+            "maxLength": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "facts": {
+                "type": "array",
+                "maxItems": 200,
+                "items": {"anyOf": [{"type": "string", "maxLength": 9}, {"const": "x"}]},
+            },
+        },
+    }
+    assert decoding_schema(schema) == {
+        "type": "object",
+        "properties": {
+            "maxLength": {"type": "string", "minLength": 1},
+            "facts": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"const": "x"}]}},
+        },
+    }
+    assert schema["properties"]["facts"]["maxItems"] == 200  # the kind's schema is untouched
 
 
 @pytest.mark.parametrize(
@@ -103,18 +132,33 @@ def test_output_still_invalid_after_repair_fails_the_job(fake_openai):
     assert len(fake_openai.requests) == 2
 
 
-def test_falls_back_to_json_object_and_remembers_it(fake_openai):
+def test_falls_back_to_schema_in_json_object_and_remembers_it(fake_openai):
     fake_openai.responder = reject_response_formats({"json_schema"}, valid_reply)
     runner = runner_for(fake_openai, model="m")
     results = run(runner, PAYLOAD, PAYLOAD)
     assert [r.output["words"] for r in results] == [len(json.dumps(PAYLOAD).split())] * 2
-    formats = [(r.get("response_format") or {}).get("type") for r in fake_openai.requests]
-    assert formats == ["json_schema", "json_object", "json_object"]
-    assert runner.format_mode == "json_object"
-    # Without schema enforcement the schema is spelled out in the system prompt.
+    formats = [r["response_format"] for r in fake_openai.requests]
+    assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
+    assert formats[1] == formats[2] == {"type": "json_object", "schema": ECHO_SUMMARY.output_schema}
+    assert runner.format_mode == "json_object_schema"
+    # Without json_schema the schema is also spelled out in the system prompt.
     system = fake_openai.requests[1]["messages"][0]["content"]
     assert system.startswith(ECHO_SUMMARY.system_prompt)
     assert json.dumps(ECHO_SUMMARY.output_schema, separators=(",", ":")) in system
+
+
+def test_falls_back_to_plain_json_object(fake_openai):
+    def openai_style_strict(request):
+        fmt = request.get("response_format") or {}
+        if fmt.get("type") == "json_schema" or "schema" in fmt:
+            return FakeReply(status=400, error="unsupported response_format")
+        return valid_reply(request)
+
+    fake_openai.responder = openai_style_strict
+    runner = runner_for(fake_openai, model="m")
+    run(runner, PAYLOAD)
+    assert runner.format_mode == "json_object"
+    assert fake_openai.requests[-1]["response_format"] == {"type": "json_object"}
 
 
 def test_falls_back_to_plain_prompting(fake_openai):
@@ -122,6 +166,7 @@ def test_falls_back_to_plain_prompting(fake_openai):
     runner = runner_for(fake_openai, model="m")
     run(runner, PAYLOAD)
     assert runner.format_mode == "plain"
+    assert len(fake_openai.requests) == 4
     assert "response_format" not in fake_openai.requests[-1]
 
 
@@ -129,7 +174,7 @@ def test_request_rejected_even_without_response_format_fails_the_job(fake_openai
     fake_openai.responder = lambda request: FakeReply(status=400, error="context too long")
     with pytest.raises(JobFailedError, match="context too long"):
         run(runner_for(fake_openai, model="m"), PAYLOAD)
-    assert len(fake_openai.requests) == 3
+    assert len(fake_openai.requests) == 4
 
 
 def test_server_errors_make_the_runner_unavailable(fake_openai):
@@ -167,4 +212,4 @@ def test_llama_cpp_style_500_naming_response_format_counts_as_a_rejection(fake_o
     fake_openai.responder = llama_cpp_server
     runner = runner_for(fake_openai, model="m")
     run(runner, PAYLOAD)
-    assert runner.format_mode == "json_object"
+    assert runner.format_mode == "json_object_schema"

@@ -206,3 +206,33 @@ def test_a_crashing_kind_fails_its_job_and_the_node_goes_on(fake_backend, fake_o
     (fail,) = fake_backend.calls("fail")
     assert fail.body == {"error": "worker error: KeyError: 'missing'", "release": False}
     assert (runtime.stats.failed, runtime.stats.done) == (1, 1)
+
+
+def test_prefetched_jobs_wait_for_a_slot_with_their_leases_kept_alive(fake_backend, fake_openai):
+    fake_backend.lease_seconds = 1
+    fake_openai.latency = 1.2
+    fake_openai.responder = valid_reply
+    for _ in range(4):
+        fake_backend.add_job("echo_summary", {"text": "a"})
+    leased_early = []
+
+    def watch():
+        fake_openai.wait_for_requests(2)
+        fake_backend.wait_until(lambda: len(fake_backend.leases) == 4, timeout=1)
+        leased_early.append(sum(job.status == "leased" for job in fake_backend.jobs.values()))
+        leased_early.append(len(fake_openai.requests))
+
+    threading.Thread(target=watch, daemon=True).start()
+    runtime = run_node(
+        fake_backend,
+        fake_openai,
+        concurrency=2,
+        batch=2,
+        prefetch=2,
+        until=lambda: all(job.status == "done" for job in fake_backend.jobs.values()),
+    )
+    assert leased_early == [4, 2]  # four leased, two running
+    assert runtime.stats.done == 4 and runtime.stats.dropped == 0
+    # The waiting jobs were heartbeated: each lease saw at least one heartbeat.
+    beaten = {call.path.split("/")[4] for call in fake_backend.calls("heartbeat")}
+    assert beaten == set(fake_backend.leases)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
@@ -50,17 +51,25 @@ class JobKind:
                 self, "build_messages", lambda payload: payload_as_user_message(prompt, payload)
             )
 
+    # Validators are built once per kind: building one costs more than most validations.
+    @cached_property
+    def _input_validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.input_schema)
+
+    @cached_property
+    def _output_validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.output_schema)
+
     def input_errors(self, payload: Any) -> list[str]:
         """Every way ``payload`` breaks the input schema (empty when it is valid)."""
-        return _errors(self.input_schema, payload)
+        return _errors(self._input_validator, payload)
 
     def output_errors(self, output: Any) -> list[str]:
         """Every way ``output`` breaks the output schema (empty when it is valid)."""
-        return _errors(self.output_schema, output)
+        return _errors(self._output_validator, output)
 
 
-def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
-    validator = Draft202012Validator(schema)
+def _errors(validator: Draft202012Validator, instance: Any) -> list[str]:
     return [
         f"{error.json_path}: {error.message}"
         for error in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
