@@ -17,7 +17,7 @@ LLAMA_WHEELHOUSE ?= $(HOME)/.cache/alexandria/llama-cpp-portable
 EXTRAS ?= server,worker,bot,search,local-llm,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint install demo e2e clean
+.PHONY: test lint install demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# The main job end to end on embedded defaults, with the bundled SmolLM2-135M.
+demo: install
+	$(VENV)/bin/alexandria demo

@@ -32,3 +32,12 @@ BEAT_SCHEDULE = {
         "schedule": 120.0,
     },
 }
+
+
+def run_scheduled_tasks_once() -> None:
+    """The embedded default has no beat process: run every scheduled task once, in-process."""
+    from tasks.app import app
+
+    app.loader.import_default_modules()
+    for entry in BEAT_SCHEDULE.values():
+        app.tasks[entry["task"]].apply(throw=True)

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from alexandria.demo import add_demo
+
 AGE_RATINGS = (0, 6, 12, 16, 18)
 
 
@@ -123,7 +125,7 @@ def add_ask(subparsers) -> None:
     parser.set_defaults(handler=cmd_ask)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_ask]
+COMMANDS: list[Callable[[Any], None]] = [add_ask, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

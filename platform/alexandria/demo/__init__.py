@@ -1,0 +1,285 @@
+"""``alexandria demo``: the whole main job, end to end, on the embedded defaults.
+
+One process hosts the API (SQLite, eager Celery, Chroma on disk, which is safe because only this
+process touches it) and plays Celery beat; a real ``alexandria-worker`` runs beside it as a
+volunteer would, against the bundled SmolLM2-135M (``--local``) or any OpenAI-compatible
+server. The sample texts in this folder were written for the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+DEMO_DIR = Path(__file__).resolve().parent
+DEMO_MEMBER = "100000000000000042"
+DEFAULT_QUESTION = "What affects sleep quality?"
+SCHEDULE_EVERY_S = 10.0
+PROGRESS_EVERY_S = 3.0
+
+
+def _say(message: str) -> None:
+    print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _prepare_environment(var_dir: Path, bot_token: str) -> None:
+    """Embedded defaults only: whatever the shell has configured must not leak into the demo."""
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CHROMA_URL", "CACHE_URL", "LLM_BASE_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "ALEXANDRIA_ENV": "development",
+            "ALEXANDRIA_VAR_DIR": str(var_dir),
+            "DJANGO_SETTINGS_MODULE": "alexandria.settings",
+            "BOT_SERVICE_TOKEN": bot_token,
+            "HF_HUB_OFFLINE": "1",
+            "THROTTLE_SUBMIT": "1000/min",
+        }
+    )
+
+
+def _serve_api() -> tuple[str, Any]:
+    """Serve the API from a thread of this process; returns its base URL and the server."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format, *args):
+            return
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, name="demo-api", daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def _submit_samples(client) -> dict[int, str]:
+    """Upload each sample text as a member would; returns source id → normalised text."""
+    from alexandria.textproc.extract import extract_text
+
+    sources = {}
+    for path in sorted(DEMO_DIR.glob("*.md")):
+        data = path.read_bytes()
+        response = client.post(
+            "/api/v1/sources",
+            files={"file": (path.name, data, "text/markdown")},
+            data={
+                "url": f"https://alexandria.example/demo/{path.stem}",
+                "licence_note": "CC BY 4.0; written for the Alexandria demo",
+                "language": "en",
+            },
+        )
+        response.raise_for_status()
+        source = response.json()["source"]
+        sources[source["id"]] = extract_text(data, content_type=None, filename=path.name).text
+        _say(f"submitted #{source['id']} {source['title']!r} ({source['char_count']} chars)")
+    return sources
+
+
+def _register_node(client) -> str:
+    """Register the organiser's own node and trust it (a lone node has no one to agree with)."""
+    from alexandria.jobs.models import WorkerNode
+    from alexandria.jobs.moderation import set_node_trust
+    from worker.kinds import all_kinds
+
+    kinds = [kind.name for kind in all_kinds() if kind.runner == "llm"]
+    response = client.post(
+        "/api/v1/nodes",
+        json={
+            "name": "demo-node",
+            "capabilities": {
+                "kinds": kinds,
+                "models": ["SmolLM2-135M-Instruct"],
+                "max_context_tokens": 2048,
+                "gpu": "none (CPU)",
+            },
+        },
+    )
+    response.raise_for_status()
+    node = response.json()
+    set_node_trust(WorkerNode.objects.get(pk=node["id"]), 1.0)
+    _say(f"registered node {node['name']!r} for job kinds: {', '.join(kinds)}")
+    return node["token"]
+
+
+def _start_worker(args, api_url: str, token: str, log_path: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "worker.cli",
+        "--server",
+        api_url,
+        "--token",
+        token,
+        "--concurrency",
+        str(args.concurrency),
+        "--no-progress",
+    ]
+    if args.llm_base_url:
+        command += ["--llm-base-url", args.llm_base_url, "--model", args.model]
+        if args.api_key:
+            command += ["--api-key", args.api_key]
+    else:
+        command.append("--local")
+    _say(
+        f"starting the volunteer node: alexandria-worker {' '.join(command[3:5])} … "
+        f"(log: {log_path})"
+    )
+    log = log_path.open("w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+
+def _progress() -> tuple[str, bool]:
+    """A one-line summary of the pipeline and whether any work is still outstanding."""
+    from django.db.models import Count
+
+    from alexandria.jobs.models import Job
+    from alexandria.knowledge.models import Fact, KnowledgeItem
+    from alexandria.sources.models import Source
+
+    sources = dict(Source.objects.values_list("status").annotate(n=Count("id")))
+    jobs = dict(Job.objects.values_list("status").annotate(n=Count("id")))
+    layers = dict(
+        KnowledgeItem.objects.filter(merged_into__isnull=True)
+        .values_list("layer")
+        .annotate(n=Count("id"))
+    )
+    open_jobs = sum(jobs.get(s, 0) for s in ("queued", "leased", "validating"))
+    line = (
+        "sources "
+        + ", ".join(f"{n} {status}" for status, n in sorted(sources.items()))
+        + " | jobs "
+        + ", ".join(f"{n} {status}" for status, n in sorted(jobs.items()))
+        + f" | facts {Fact.objects.count()}"
+        + " | items "
+        + (", ".join(f"L{layer}: {n}" for layer, n in sorted(layers.items())) or "none yet")
+    )
+    unfinished = any(status != Source.Status.ANALYSED for status in sources) or open_jobs > 0
+    return line, unfinished
+
+
+def _run_scheduled_tasks() -> None:
+    from tasks.schedule import run_scheduled_tasks_once
+
+    run_scheduled_tasks_once()
+
+
+def _check_grounding(answer: dict[str, Any], originals: dict[int, str]) -> int:
+    """Every source passage must be the exact text at its offsets (the texts are purged by now:
+    the demo still holds its own copy of what it submitted)."""
+    checked = 0
+    for result in answer["results"]:
+        for source in result["sources"]:
+            text = originals[source["source_id"]]
+            quoted = text[source["start"] : source["end"]]
+            if quoted != source["fragment"]:
+                raise SystemExit(f"grounding broken: {source} != {quoted!r}")
+            checked += 1
+    return checked
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    var_dir = Path(args.var_dir).resolve()
+    shutil.rmtree(var_dir, ignore_errors=True)
+    var_dir.mkdir(parents=True)
+    bot_token = secrets.token_urlsafe(24)
+    _prepare_environment(var_dir, bot_token)
+
+    import django
+    import httpx
+
+    django.setup()
+    from django.core.management import call_command
+
+    from alexandria.cli import format_answer
+    from alexandria.sources.models import Source
+
+    _say(f"embedded defaults: SQLite, Chroma and logs under {var_dir}; Celery runs eagerly")
+    call_command("migrate", verbosity=0)
+    api_url, server = _serve_api()
+    _say(f"API listening on {api_url}/api/v1/ (schema: {api_url}/api/v1/docs)")
+    headers = {
+        "Authorization": f"Bot {bot_token}",
+        "X-Discord-User": DEMO_MEMBER,
+        "X-Discord-Name": "demo member",
+    }
+    worker = None
+    try:
+        with httpx.Client(base_url=api_url, headers=headers, timeout=300) as client:
+            originals = _submit_samples(client)
+            token = _register_node(client)
+            worker = _start_worker(args, api_url, token, var_dir / "worker.log")
+            deadline = time.monotonic() + args.timeout
+            last_line, last_schedule, quiet_ticks = "", 0.0, 0
+            while time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    raise SystemExit(
+                        f"the worker exited with status {worker.returncode}; "
+                        f"see {var_dir / 'worker.log'}"
+                    )
+                if time.monotonic() - last_schedule > SCHEDULE_EVERY_S:
+                    _run_scheduled_tasks()
+                    last_schedule = time.monotonic()
+                line, unfinished = _progress()
+                if line != last_line:
+                    _say(line)
+                    last_line = line
+                quiet_ticks = 0 if unfinished else quiet_ticks + 1
+                # Done once nothing is outstanding across two rounds of scheduled tasks.
+                if quiet_ticks * PROGRESS_EVERY_S > 2 * SCHEDULE_EVERY_S:
+                    break
+                time.sleep(PROGRESS_EVERY_S)
+            else:
+                _say(f"stopped waiting after {args.timeout:.0f} s; answering with what is stored")
+            purged = Source.objects.filter(text_purged_at__isnull=False).count()
+            _say(f"{purged} of {len(originals)} source texts purged after analysis")
+            response = client.get(
+                "/api/v1/ask", params={"q": args.question, "min_status": "pending"}
+            )
+            response.raise_for_status()
+            answer = response.json()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        server.shutdown()
+    print()
+    print(format_answer(answer))
+    if not answer["results"]:
+        _say(
+            "no grounded answer: the model produced no item that passed validation "
+            f"(see {var_dir / 'worker.log'}); a larger model does much better"
+        )
+        return 1
+    checked = _check_grounding(answer, originals)
+    _say(f"all {checked} cited passages resolve to the exact characters of their sources")
+    return 0
+
+
+def add_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="Run the whole pipeline end to end on embedded defaults."
+    )
+    parser.add_argument("--question", default=DEFAULT_QUESTION)
+    parser.add_argument("--var-dir", default=os.path.join("var", "demo"))
+    parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait at most.")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--llm-base-url",
+        default="",
+        help="Use this OpenAI-compatible server instead of the bundled SmolLM2-135M.",
+    )
+    parser.add_argument("--model", default="", help="Model name on --llm-base-url.")
+    parser.add_argument("--api-key", default="", help="API key for --llm-base-url.")
+    parser.set_defaults(handler=run_demo)
