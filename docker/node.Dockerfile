@@ -11,7 +11,7 @@ ARG NODE_EXTRAS=worker,local-llm
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH \
-    CMAKE_ARGS="-DGGML_NATIVE=OFF"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 # llama-cpp-python compiles llama.cpp; GGML_NATIVE=OFF keeps the binary portable to CPUs other
 # than the build machine's. The toolchain stays in this stage.
 RUN apt-get update \
