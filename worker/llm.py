@@ -20,6 +20,10 @@ FORMAT_MODES = ("json_schema", "json_object_schema", "json_object", "plain")
 # 400 from vLLM/OpenAI, 422 from FastAPI-based servers.
 REJECTED_REQUEST_STATUSES = (400, 422)
 
+# The repair request quotes the invalid reply back, cut to this many characters so that a
+# rambling reply cannot push the repair past a small model's context.
+REPAIR_ECHO_MAX_CHARS = 4000
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 
@@ -60,19 +64,26 @@ def rejects_request(exc: openai.APIStatusError) -> bool:
     return exc.status_code == 500 and "response_format" in str(exc)
 
 
-# Size bounds become huge grammars in constrained decoding (llama.cpp spells out every
-# repetition and crashes on maxLength 2000); the full schema still checks the output.
+# Large size bounds become huge grammars in constrained decoding (llama.cpp spells out every
+# repetition and crashes on maxLength 2000); the full schema still checks the output. Small
+# bounds (a decoding schema's "at most 6 facts", "a label of at most 60 characters") stay:
+# they keep a small model from rambling until its context is full.
 _BOUNDS_LEFT_TO_VALIDATION = frozenset({"maxLength", "maxItems", "maxProperties"})
+SMALL_BOUND = 80
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMAS = ("items", "additionalProperties", "not", "contains")
 
 
 def decoding_schema(schema: Any) -> Any:
-    """``schema`` without upper size bounds, for the server to constrain decoding with."""
+    """``schema`` without large upper size bounds, for the server to constrain decoding with."""
     if not isinstance(schema, dict):
         return schema
-    relaxed = {k: v for k, v in schema.items() if k not in _BOUNDS_LEFT_TO_VALIDATION}
+    relaxed = {
+        k: v
+        for k, v in schema.items()
+        if k not in _BOUNDS_LEFT_TO_VALIDATION or (isinstance(v, int) and v <= SMALL_BOUND)
+    }
     for key in _SUBSCHEMA_MAPS:
         if isinstance(schema.get(key), dict):
             relaxed[key] = {name: decoding_schema(sub) for name, sub in schema[key].items()}
@@ -85,15 +96,20 @@ def decoding_schema(schema: Any) -> Any:
     return relaxed
 
 
-def response_format(mode: str, kind: JobKind) -> dict[str, Any] | None:
-    if mode == "json_schema":
-        schema = decoding_schema(kind.output_schema)
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": kind.name, "schema": schema, "strict": False},
-        }
-    if mode == "json_object_schema":
-        return {"type": "json_object", "schema": decoding_schema(kind.output_schema)}
+def response_format(
+    mode: str, kind: JobKind, payload: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The ``response_format`` of a request in ``mode``, constrained by the kind's decoding
+    schema for ``payload`` (its output schema when it has none)."""
+    if mode in ("json_schema", "json_object_schema"):
+        full = kind.output_schema if payload is None else kind.schema_for_decoding(payload)
+        schema = decoding_schema(full)
+        if mode == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": kind.name, "schema": schema, "strict": False},
+            }
+        return {"type": "json_object", "schema": schema}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
@@ -160,14 +176,14 @@ class LLMRunner:
         model = await self.model()
         messages = kind.build_messages(payload)
         usage = [0, 0]
-        content = await self._complete(kind, model, messages, usage)
+        content = await self._complete(kind, payload, model, messages, usage)
         try:
             output = parse_output(content, kind)
         except InvalidOutputError as first_error:
             log.info("%s: invalid output (%s), asking for a repair", kind.name, first_error)
             repair = [
                 *messages,
-                {"role": "assistant", "content": content},
+                {"role": "assistant", "content": content[:REPAIR_ECHO_MAX_CHARS]},
                 {
                     "role": "user",
                     "content": (
@@ -176,7 +192,7 @@ class LLMRunner:
                     ),
                 },
             ]
-            content = await self._complete(kind, model, repair, usage)
+            content = await self._complete(kind, payload, model, repair, usage)
             try:
                 output = parse_output(content, kind)
             except InvalidOutputError as second_error:
@@ -188,7 +204,12 @@ class LLMRunner:
         )
 
     async def _complete(
-        self, kind: JobKind, model: str, messages: list[dict[str, Any]], usage: list[int]
+        self,
+        kind: JobKind,
+        payload: dict[str, Any],
+        model: str,
+        messages: list[dict[str, Any]],
+        usage: list[int],
     ) -> str:
         """One chat completion, stepping down FORMAT_MODES while the server answers 400."""
         mode_index = FORMAT_MODES.index(self.format_mode)
@@ -197,7 +218,7 @@ class LLMRunner:
             request: dict[str, Any] = {"model": model, "messages": messages}
             if mode != "json_schema":
                 request["messages"] = with_schema_instruction(messages, kind)
-            fmt = response_format(mode, kind)
+            fmt = response_format(mode, kind, payload)
             if fmt is not None:
                 request["response_format"] = fmt
             try:

@@ -75,7 +75,13 @@ class LocalModelServer:
         return self.log_file.read().decode(errors="replace")[-2000:]
 
 
-def start_local_model(startup_timeout: float = 180.0, n_ctx: int = 2048) -> LocalModelServer:
+# SmolLM2 is trained for 8k tokens: room for a prompt, its reply and one repair round.
+LOCAL_CONTEXT_TOKENS = 8192
+
+
+def start_local_model(
+    startup_timeout: float = 180.0, n_ctx: int = LOCAL_CONTEXT_TOKENS
+) -> LocalModelServer:
     """Start llama.cpp's OpenAI-compatible server on a free port and wait until it answers."""
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
         raise LocalModelError(f"--local needs llama-cpp-python's server: {INSTALL_HINT}")

@@ -126,6 +126,61 @@ def test_mixed_result_keeps_grounded_facts_at_exact_offsets(member, node):
     assert node.valid_results == 1
 
 
+def test_graph_payloads_offer_the_chunks_sentences_and_phrases(member):
+    source = submit_document(CURIE, CURIE_TITLE, member)
+    job = graph_job(source, "born in Warsaw")
+    chunk = job.payload["chunk"]
+    assert job.payload["anchor_candidates"][:2] == [
+        "Marie Curie was a physicist and chemist who did pioneering research on radioactivity.",
+        "She was born in Warsaw in 1867.",
+    ]
+    assert {"Marie Curie", "Warsaw", "Paris"} <= set(job.payload["entity_candidates"])
+    candidates = job.payload["anchor_candidates"] + job.payload["entity_candidates"]
+    assert all(candidate in chunk for candidate in candidates)
+    assert extract_graph.KIND.input_errors(job.payload) == []
+
+
+def test_undeclared_names_are_kept_only_when_mentioned_near_the_anchor(member, node):
+    """Small models forget to declare entities; a name the text states there is still grounded."""
+    source = submit_document(CURIE, CURIE_TITLE, member)
+    job = graph_job(source, "born in Warsaw")
+    output = {
+        "entities": [MARIE, {"name": "physicist", "type": "occupation"}],
+        "facts": [
+            # kept: Warsaw is named in the anchor, so it becomes an entity of type "thing"
+            {**relation("Marie Curie", "born in", "Warsaw", "She was born in Warsaw in 1867"),
+             "temporal_id": 1},
+            # kept: "Physicists" is the declared "physicist" in another case and number
+            {**relation("Marie Curie", "was", "Physicists",
+                        "Marie Curie was a physicist and chemist"), "temporal_id": 2},
+            # kept: neither name declared, both in the text near the anchor
+            {**relation("Pierre Curie", "married", "Curie",
+                        "There she met Pierre Curie, who became her husband in 1895"),
+             "temporal_id": 3},
+            # rejected: Vienna is not in the text
+            {**relation("Marie Curie", "visited", "Vienna", "She was born in Warsaw in 1867"),
+             "temporal_id": 4},
+            # rejected: an invented anchor, even though both names are real
+            {**relation("Marie Curie", "lectured in", "Paris",
+                        "Curie lectured in Paris every winter for decades"), "temporal_id": 5},
+        ],
+    }  # fmt: skip
+
+    result = run_job(node, job, output)
+
+    assert result.status == JobResult.Status.VALID
+    facts = {f.predicate: f for f in Fact.objects.filter(job=job).select_related("object_entity")}
+    assert sorted(facts) == ["born in", "married", "was"]
+    warsaw = facts["born in"].object_entity
+    assert (warsaw.name, warsaw.type) == ("Warsaw", "thing")
+    assert facts["was"].object_entity.type == "occupation"
+    assert facts["married"].subject.name == "Pierre Curie"
+    rejected = {r.index: r.reason for r in RejectedItem.objects.filter(job=job)}
+    assert rejected[3] == "unknown_entity"
+    assert rejected[4].startswith("anchor_")
+    assert not Entity.objects.filter(name__in=["Vienna"]).exists()
+
+
 def test_anchor_shared_by_two_facts_is_stored_once(member, node):
     source = submit_document(CURIE, CURIE_TITLE, member)
     job = graph_job(source, "born in Warsaw")

@@ -1,20 +1,27 @@
 import asyncio
+import dataclasses
 import json
 
 import pytest
 
 from tests.support.fake_openai import FakeReply, reject_response_formats
 from tests.worker.echo_kind import ECHO_SUMMARY, valid_reply
-from worker.llm import InvalidOutputError, LLMRunner, decoding_schema, parse_output
+from worker.llm import (
+    REPAIR_ECHO_MAX_CHARS,
+    InvalidOutputError,
+    LLMRunner,
+    decoding_schema,
+    parse_output,
+)
 from worker.results import JobFailedError, RunnerUnavailableError
 
 PAYLOAD = {"text": "the quick brown fox"}
 
 
-def run(runner: LLMRunner, *payloads):
+def run(runner: LLMRunner, *payloads, kind=ECHO_SUMMARY):
     async def go():
         try:
-            return [await runner.run(ECHO_SUMMARY, payload) for payload in payloads]
+            return [await runner.run(kind, payload) for payload in payloads]
         finally:
             await runner.aclose()
 
@@ -44,10 +51,10 @@ def test_parse_output_accepts_raw_newlines_inside_strings():
     assert parse_output(content, ECHO_SUMMARY)["summary"] == "line one\nline two"
 
 
-def test_decoding_schema_drops_upper_size_bounds_everywhere():
+def test_decoding_schema_drops_large_upper_size_bounds_everywhere_and_keeps_small_ones():
     schema = {
         "type": "object",
-        "maxProperties": 3,
+        "maxProperties": 300,
         "properties": {
             "maxLength": {"type": "string", "minLength": 1, "maxLength": 2000},
             "facts": {
@@ -61,7 +68,10 @@ def test_decoding_schema_drops_upper_size_bounds_everywhere():
         "type": "object",
         "properties": {
             "maxLength": {"type": "string", "minLength": 1},
-            "facts": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"const": "x"}]}},
+            "facts": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "string", "maxLength": 9}, {"const": "x"}]},
+            },
         },
     }
     assert schema["properties"]["facts"]["maxItems"] == 200  # the kind's schema is untouched
@@ -213,3 +223,54 @@ def test_llama_cpp_style_500_naming_response_format_counts_as_a_rejection(fake_o
     runner = runner_for(fake_openai, model="m")
     run(runner, PAYLOAD)
     assert runner.format_mode == "json_object_schema"
+
+
+def _with_word_choices(payload: dict) -> dict:
+    """A narrower schema for decoding: the summary must be one of the payload's words."""
+    return {
+        "type": "object",
+        "required": ["summary", "words"],
+        "additionalProperties": False,
+        "properties": {
+            "summary": {"enum": payload["text"].split()},
+            "words": {"enum": [len(payload["text"].split())]},
+        },
+    }
+
+
+NARROWED = dataclasses.replace(ECHO_SUMMARY, decoding_schema=_with_word_choices)
+
+
+def test_the_kinds_decoding_schema_for_the_payload_is_what_gets_sent(fake_openai):
+    fake_openai.queue('{"summary": "fox", "words": 4}')
+    (result,) = run(runner_for(fake_openai, model="m"), PAYLOAD, kind=NARROWED)
+    assert result.output == {"summary": "fox", "words": 4}
+    sent = fake_openai.requests[0]["response_format"]["json_schema"]["schema"]
+    assert sent == _with_word_choices(PAYLOAD)
+    assert sent != NARROWED.output_schema
+
+
+def test_llama_cpp_style_requests_carry_the_decoding_schema_too(fake_openai):
+    fake_openai.responder = reject_response_formats(
+        {"json_schema"}, lambda _: '{"summary": "quick", "words": 4}'
+    )
+    run(runner_for(fake_openai, model="m"), PAYLOAD, kind=NARROWED)
+    assert fake_openai.requests[-1]["response_format"] == {
+        "type": "json_object",
+        "schema": _with_word_choices(PAYLOAD),
+    }
+
+
+def test_output_is_still_validated_against_the_output_schema(fake_openai):
+    """The decoding schema narrows what is asked for, never what is accepted."""
+    fake_openai.queue('{"summary": "not a word of the text", "words": 4}')
+    (result,) = run(runner_for(fake_openai, model="m"), PAYLOAD, kind=NARROWED)
+    assert result.output["summary"] == "not a word of the text"
+
+
+def test_repair_quotes_a_rambling_reply_only_in_part(fake_openai):
+    rambling = '{"summary": "' + "very " * 2000
+    fake_openai.queue(rambling, '{"summary": "s", "words": 4}')
+    run(runner_for(fake_openai, model="m"), PAYLOAD)
+    echoed = fake_openai.requests[1]["messages"][2]["content"]
+    assert echoed == rambling[:REPAIR_ECHO_MAX_CHARS]

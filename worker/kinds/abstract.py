@@ -136,6 +136,61 @@ _COMPOSE_OUTPUT = {
 
 OUTPUT_SCHEMA: dict[str, Any] = {"oneOf": [_PROBE_OUTPUT, _COMPOSE_OUTPUT]}
 
+DECODING_MAX_PROBES = 5
+DECODING_MAX_NEW_ITEMS = 3
+DECODING_MAX_STEPS = 5
+
+
+def decoding_schema(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload's phase only and a few probes or items; new items combine only the node
+    and its neighbours, hypotheses take a stance and instructions have steps."""
+    if payload["phase"] == "probe":
+        probes = _PROBE_OUTPUT["properties"]["probes"]
+        return {
+            **_PROBE_OUTPUT,
+            "properties": {
+                **_PROBE_OUTPUT["properties"],
+                "probes": {**probes, "maxItems": DECODING_MAX_PROBES},
+            },
+        }
+    ids = list(dict.fromkeys([payload["node"]["id"], *(n["id"] for n in payload["neighbours"])]))
+    common = {
+        "combines": {"type": "array", "minItems": 1, "maxItems": len(ids), "items": {"enum": ids}},
+        "text": _TEXT,
+        "relation": {"enum": list(RELATIONS)},
+    }
+    hypothesis = {
+        "type": "object",
+        "required": ["kind", "combines", "text", "relation", "stance"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"const": "hypothesis"},
+            **common,
+            "stance": {"enum": list(STANCES)},
+        },
+    }
+    instruction = {
+        "type": "object",
+        "required": ["kind", "combines", "text", "relation", "steps"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"const": "instruction"},
+            **common,
+            "steps": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": DECODING_MAX_STEPS,
+                "items": _TEXT,
+            },
+        },
+    }
+    items = {
+        "type": "array",
+        "maxItems": DECODING_MAX_NEW_ITEMS,
+        "items": {"anyOf": [hypothesis, instruction]},
+    }
+    return {**_COMPOSE_OUTPUT, "properties": {**_COMPOSE_OUTPUT["properties"], "items": items}}
+
 
 def build_messages(payload: dict[str, Any]) -> Messages:
     if payload["phase"] == "probe":
@@ -151,4 +206,5 @@ KIND = JobKind(
     output_schema=OUTPUT_SCHEMA,
     system_prompt=PROBE_PROMPT,
     build_messages=build_messages,
+    decoding_schema=decoding_schema,
 )

@@ -28,6 +28,11 @@ class JobKind:
 
     ``build_messages`` turns a payload into OpenAI chat messages for ``llm`` kinds; when left
     out, the system prompt followed by the payload as JSON is used. ``clip`` kinds don't use it.
+
+    ``decoding_schema`` may give, per payload, a narrower schema for constrained decoding only
+    (enums of the payload's ids, quotes and names; tight array bounds): every output it admits
+    must also match ``output_schema``, which alone decides validity. Small models produce
+    grounded output when the grammar only lets them pick from what the payload offers.
     """
 
     name: str
@@ -37,6 +42,7 @@ class JobKind:
     runner: Runner = "llm"
     system_prompt: str = ""
     build_messages: Callable[[dict[str, Any]], Messages] | None = None
+    decoding_schema: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
 
     def __post_init__(self) -> None:
         if self.runner not in ("llm", "clip"):
@@ -63,6 +69,11 @@ class JobKind:
     def input_errors(self, payload: Any) -> list[str]:
         """Every way ``payload`` breaks the input schema (empty when it is valid)."""
         return _errors(self._input_validator, payload)
+
+    def schema_for_decoding(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The schema to constrain decoding with: the kind's narrower one if it has one."""
+        narrowed = self.decoding_schema(payload) if self.decoding_schema is not None else None
+        return narrowed if narrowed is not None else self.output_schema
 
     def output_errors(self, output: Any) -> list[str]:
         """Every way ``output`` breaks the output schema (empty when it is valid)."""

@@ -101,6 +101,65 @@ INPUT_SCHEMA: dict[str, Any] = {
 }
 
 
+DECODING_MAX_HYPOTHESES = 4
+DECODING_MAX_INSTRUCTIONS = 2
+DECODING_MAX_EVIDENCE = 4
+DECODING_MAX_TEXT_CHARS = 80  # 80 is the bound kept in grammars
+# Grammars cannot bound a number; a few round values can be listed instead.
+DECODING_CONFIDENCES = [0.3, 0.5, 0.7, 0.9]
+
+
+def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Evidence drawn from the payload's anchor ids only, at least one hypothesis, few items."""
+    anchor_ids = sorted({fact["anchor_id"] for fact in payload.get("facts", [])})
+    if not anchor_ids:
+        return None
+    evidence = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": DECODING_MAX_EVIDENCE,
+        "items": {"enum": anchor_ids},
+    }
+    text = {"type": "string", "minLength": 1, "maxLength": DECODING_MAX_TEXT_CHARS}
+    return {
+        "type": "object",
+        "required": ["hypotheses", "instructions"],
+        "additionalProperties": False,
+        "properties": {
+            "hypotheses": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": DECODING_MAX_HYPOTHESES,
+                "items": {
+                    "type": "object",
+                    "required": ["evidence", "claim", "stance", "confidence"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "evidence": evidence,
+                        "claim": text,
+                        "stance": {"enum": ["supports", "refutes", "neutral"]},
+                        "confidence": {"enum": DECODING_CONFIDENCES},
+                    },
+                },
+            },
+            "instructions": {
+                "type": "array",
+                "maxItems": DECODING_MAX_INSTRUCTIONS,
+                "items": {
+                    "type": "object",
+                    "required": ["evidence", "goal", "steps"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "evidence": evidence,
+                        "goal": text,
+                        "steps": {"type": "array", "minItems": 1, "maxItems": 5, "items": text},
+                    },
+                },
+            },
+        },
+    }
+
+
 def build_messages(payload: dict[str, Any]) -> Messages:
     data = {"title": payload["source_title"], "facts": payload["facts"]}
     return data_messages(SYSTEM_PROMPT, "Document facts (JSON):", data)
@@ -113,4 +172,5 @@ KIND = JobKind(
     output_schema=OUTPUT_SCHEMA,
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
+    decoding_schema=decoding_schema,
 )

@@ -46,6 +46,29 @@ INPUT_SCHEMA: dict[str, Any] = {
 }
 
 
+DECODING_MAX_KEYWORDS = 8
+DECODING_MAX_LABEL_CHARS = 60
+
+
+def decoding_schema(payload: dict[str, Any]) -> dict[str, Any]:
+    """Short labels and a few keywords; the summary stays free."""
+    label = {"type": "string", "minLength": 1, "maxLength": DECODING_MAX_LABEL_CHARS}
+    return {
+        **OUTPUT_SCHEMA,
+        "properties": {
+            **OUTPUT_SCHEMA["properties"],
+            "genre": label,
+            "category": label,
+            "keywords": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": DECODING_MAX_KEYWORDS,
+                "items": {"type": "string", "minLength": 1, "maxLength": 40},
+            },
+        },
+    }
+
+
 def build_messages(payload: dict[str, Any]) -> Messages:
     data = {"title": payload["source_title"], "excerpt": payload["excerpt"]}
     return data_messages(SYSTEM_PROMPT, "Document data (JSON):", data)
@@ -58,4 +81,5 @@ KIND = JobKind(
     output_schema=OUTPUT_SCHEMA,
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
+    decoding_schema=decoding_schema,
 )

@@ -120,8 +120,92 @@ INPUT_SCHEMA: dict[str, Any] = {
         "chunk": {"type": "string", "minLength": 1},
         "context_after": {"type": "string"},
         "prompt_version": {"const": PROMPT_VERSION},
+        # Choices for constrained decoding (see decoding_schema): the chunk's sentences and
+        # noun phrases, each an exact substring of the chunk.
+        "anchor_candidates": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": ANCHOR_MAX_CHARS},
+        },
+        "entity_candidates": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 300},
+        },
     },
 }
+
+ENTITY_TYPES = [
+    "person", "organization", "place", "work", "concept", "method", "event", "substance",
+    "date", "quantity", "thing",
+]  # fmt: skip
+DECODING_MAX_FACTS = 6
+DECODING_MAX_ENTITIES = 8
+# A predicate is a short verb phrase: one to four lowercase words ("blocks", "is part of").
+PREDICATE_DECODING_PATTERN = "^[a-z]{1,15}( [a-z]{1,15}){0,3}$"
+
+
+def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Facts whose anchor is one of the chunk's sentences and whose subject, object or value
+    are phrases of the chunk, a handful per chunk; None when the payload offers no choices.
+
+    Facts come first and anchors lead each fact, so a model picks the sentence it quotes
+    before naming what the sentence relates.
+    """
+    anchors = payload.get("anchor_candidates") or []
+    names = payload.get("entity_candidates") or []
+    if not anchors or not names:
+        return None
+    name = {"enum": list(names)}
+    common = {
+        "anchor": {"enum": list(anchors)},
+        "subject": name,
+        "predicate": {"type": "string", "minLength": 1, "pattern": PREDICATE_DECODING_PATTERN},
+    }
+    temporal_id = {"enum": list(range(1, DECODING_MAX_FACTS + 1))}
+    relation = {
+        "type": "object",
+        "required": ["kind", "anchor", "subject", "predicate", "object", "temporal_id"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"const": "relation"},
+            **common,
+            "object": name,
+            "temporal_id": temporal_id,
+        },
+    }
+    attribute = {
+        "type": "object",
+        "required": ["kind", "anchor", "subject", "predicate", "value", "temporal_id"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"const": "attribute"},
+            **common,
+            "value": name,
+            "temporal_id": temporal_id,
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["facts", "entities"],
+        "additionalProperties": False,
+        "properties": {
+            "facts": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": DECODING_MAX_FACTS,
+                "items": {"anyOf": [relation, attribute]},
+            },
+            "entities": {
+                "type": "array",
+                "maxItems": DECODING_MAX_ENTITIES,
+                "items": {
+                    "type": "object",
+                    "required": ["name", "type"],
+                    "additionalProperties": False,
+                    "properties": {"name": name, "type": {"enum": ENTITY_TYPES}},
+                },
+            },
+        },
+    }
 
 
 def build_messages(payload: dict[str, Any]) -> Messages:
@@ -142,4 +226,5 @@ KIND = JobKind(
     output_schema=OUTPUT_SCHEMA,
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
+    decoding_schema=decoding_schema,
 )

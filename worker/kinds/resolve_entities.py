@@ -75,6 +75,26 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 }
 
 
+def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """One decision per pair of the payload, naming only the payload's pair ids."""
+    pair_ids = [pair["pair_id"] for pair in payload.get("pairs", [])]
+    if not pair_ids:
+        return None
+    decision = {
+        "type": "object",
+        "required": ["pair_id", "same"],
+        "additionalProperties": False,
+        "properties": {"pair_id": {"enum": pair_ids}, "same": {"type": "boolean"}},
+    }
+    bounds = {"minItems": len(pair_ids), "maxItems": len(pair_ids)}
+    return {
+        "type": "object",
+        "required": ["decisions"],
+        "additionalProperties": False,
+        "properties": {"decisions": {"type": "array", **bounds, "items": decision}},
+    }
+
+
 def build_messages(payload: dict[str, Any]) -> Messages:
     data = {"title": payload["source_title"], "pairs": payload["pairs"]}
     return data_messages(SYSTEM_PROMPT, "Candidate pairs (JSON):", data)
@@ -87,4 +107,5 @@ KIND = JobKind(
     output_schema=OUTPUT_SCHEMA,
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
+    decoding_schema=decoding_schema,
 )

@@ -42,6 +42,11 @@ def _prepare_environment(var_dir: Path, bot_token: str) -> None:
             "BOT_SERVICE_TOKEN": bot_token,
             "HF_HUB_OFFLINE": "1",
             "THROTTLE_SUBMIT": "1000/min",
+            "LOG_LEVEL": "WARNING",  # progress lines, not request logs
+            # The organiser's lone node has no other contributor to be checked against, so
+            # its results are not replicated; validation still rejects what isn't grounded.
+            "TRUST_THRESHOLD": "0",
+            "REPLICATION_SAMPLE_RATE": "0",
         }
     )
 
@@ -85,10 +90,9 @@ def _submit_samples(client) -> dict[int, str]:
 
 
 def _register_node(client) -> str:
-    """Register the organiser's own node and trust it (a lone node has no one to agree with)."""
-    from alexandria.jobs.models import WorkerNode
-    from alexandria.jobs.moderation import set_node_trust
+    """Register the organiser's own node, as a member does with /volunteer."""
     from worker.kinds import all_kinds
+    from worker.local_llm import LOCAL_CONTEXT_TOKENS
 
     kinds = [kind.name for kind in all_kinds() if kind.runner == "llm"]
     response = client.post(
@@ -98,14 +102,13 @@ def _register_node(client) -> str:
             "capabilities": {
                 "kinds": kinds,
                 "models": ["SmolLM2-135M-Instruct"],
-                "max_context_tokens": 2048,
+                "max_context_tokens": LOCAL_CONTEXT_TOKENS,
                 "gpu": "none (CPU)",
             },
         },
     )
     response.raise_for_status()
     node = response.json()
-    set_node_trust(WorkerNode.objects.get(pk=node["id"]), 1.0)
     _say(f"registered node {node['name']!r} for job kinds: {', '.join(kinds)}")
     return node["token"]
 

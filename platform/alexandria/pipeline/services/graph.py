@@ -2,8 +2,10 @@
 
 A fact is kept only if its anchor is located inside its chunk (exact, tolerant or fuzzy match,
 trimmed to ``ANCHOR_MAX_CHARS``) and every entity it names is mentioned near the anchor or is
-a canonical entity of the document (named in the title or in two or more chunks). Checking is
-deterministic, so ``validate`` and ``apply`` run the same ``check_graph``.
+a canonical entity of the document (named in the title or in two or more chunks). A name the
+output forgot to declare among its entities is accepted (as a new entity) only when it is
+mentioned near the anchor: small models often skip the declaration; grounding is not skipped.
+Checking is deterministic, so ``validate`` and ``apply`` run the same ``check_graph``.
 """
 
 import bisect
@@ -21,6 +23,8 @@ from worker.kinds import extract_graph
 # Facts of chunk i get temporal ids i * TEMPORAL_STRIDE + 1, + 2, ...: document order.
 TEMPORAL_STRIDE = 1000
 GROUNDING_WINDOW = 300
+# The type of an entity a fact names without the output declaring it.
+UNDECLARED_ENTITY_TYPE = "thing"
 # A result is invalid when more than this share of its facts is rejected.
 MAX_REJECTED_SHARE = 0.5
 # How many per-fact reasons an invalid result's report quotes.
@@ -137,6 +141,24 @@ class DocumentMentions:
         return False
 
 
+def _resolve(name: str, lookup: dict[str, EntitySpec]) -> tuple[EntitySpec, bool]:
+    """The declared entity a fact names, and True; or, for a name the output did not declare,
+    a new entity (typed like a declared one spelled the same up to case and plural, else
+    "thing") and False: kept only if the text near the anchor names it."""
+    declared = lookup.get(name_key(name))
+    if declared is not None:
+        return declared, True
+    cleaned = clean_name(name)
+    for spec in lookup.values():
+        if _same_words(cleaned, spec.name):
+            return EntitySpec(cleaned, spec.type, ()), False
+    return EntitySpec(cleaned, UNDECLARED_ENTITY_TYPE, ()), False
+
+
+def _same_words(a: str, b: str) -> bool:
+    return entity_grounded(a, (), b, 0, len(b), 0) and entity_grounded(b, (), a, 0, len(a), 0)
+
+
 def check_graph(
     output: dict[str, Any],
     *,
@@ -150,15 +172,10 @@ def check_graph(
     text = index.source
     check = GraphCheck()
     for i, fact in enumerate(output.get("facts", [])):
-        rejection = None
-        subject = lookup.get(name_key(fact["subject"]))
-        target = lookup.get(name_key(fact["object"])) if fact["kind"] == "relation" else None
-        if subject is None:
-            rejection = ("unknown_entity", f"subject {fact['subject']!r} is not among entities")
-        elif fact["kind"] == "relation" and target is None:
-            rejection = ("unknown_entity", f"object {fact['object']!r} is not among entities")
-        if rejection is not None:
-            check.rejected.append(RejectedFact(i, *rejection))
+        names = [fact["subject"]] + ([fact["object"]] if fact["kind"] == "relation" else [])
+        resolved = [_resolve(name, lookup) for name in names]
+        if any(not clean_name(name) for name in names):
+            check.rejected.append(RejectedFact(i, "unknown_entity", "an entity name is blank"))
             continue
         located = index.locate(
             fact["anchor"], hint_start=chunk_start, hint_end=chunk_end, max_len=ANCHOR_MAX_CHARS
@@ -176,6 +193,26 @@ def check_graph(
                 )
             )
             continue
+        undeclared = [
+            entity.name
+            for entity, declared in resolved
+            if not declared
+            and not entity_grounded(
+                entity.name, (), text, located.start, located.end, GROUNDING_WINDOW
+            )
+        ]
+        if undeclared:
+            check.rejected.append(
+                RejectedFact(
+                    i,
+                    "unknown_entity",
+                    f"{', '.join(map(repr, undeclared))} is not among entities and is not "
+                    "named in the anchor",
+                )
+            )
+            continue
+        subject = resolved[0][0]
+        target = resolved[1][0] if len(resolved) > 1 else None
         ungrounded = [
             entity.name
             for entity in (subject, target)

@@ -19,6 +19,7 @@ from alexandria.pipeline.services.derivation import plan_derivation
 from alexandria.pipeline.services.resolution import resolve_source_entities
 from alexandria.sources.models import Source
 from alexandria.sources.services import purge_source_text
+from alexandria.textproc.phrases import candidate_anchors, candidate_entities
 from worker.kinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
 
 FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
@@ -53,15 +54,19 @@ def plan_analysis(source_id: int) -> int:
         text = source.text
         created = 0
         for chunk in source.chunks.order_by("index"):
+            chunk_text = text[chunk.start : chunk.end]
             payload = {
                 "source_title": source.title,
                 "chunk_index": chunk.index,
                 "chunk_start": chunk.start,
                 "chunk_end": chunk.end,
                 "context_before": text[chunk.context_start : chunk.start],
-                "chunk": text[chunk.start : chunk.end],
+                "chunk": chunk_text,
                 "context_after": text[chunk.end : chunk.context_end],
                 "prompt_version": extract_graph.PROMPT_VERSION,
+                # What constrained decoding lets a node quote and name (exact substrings).
+                "anchor_candidates": candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS),
+                "entity_candidates": candidate_entities(chunk_text),
             }
             create_job(extract_graph.KIND.name, payload, source=source, priority=GRAPH_PRIORITY)
             created += 1
