@@ -17,7 +17,7 @@ LLAMA_WHEELHOUSE ?= $(HOME)/.cache/alexandria/llama-cpp-portable
 EXTRAS ?= server,worker,bot,search,local-llm,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint install demo clean
+.PHONY: test lint install demo e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ clean:
 # The main job end to end on embedded defaults, with the bundled SmolLM2-135M.
 demo: install
 	$(VENV)/bin/alexandria demo
+
+# End-to-end fault run on real processes: gunicorn, Celery worker and beat, its own broker
+# (redis-server), a Chroma server, PostgreSQL on 127.0.0.1:5432, two volunteer nodes.
+e2e: install
+	HF_HUB_OFFLINE=1 $(PY) tests/e2e/run_e2e.py

@@ -98,7 +98,9 @@ def bot_client(bot_client_for, db) -> APIClient:
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user(
-        username="moderator", password="correct horse battery staple", is_staff=True,
+        username="moderator",
+        password="correct horse battery staple",
+        is_staff=True,
         is_superuser=True,
     )
 

@@ -155,7 +155,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "alexandria.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "alexandria.api.errors.exception_handler",
@@ -240,6 +240,9 @@ if PRODUCTION:
 # read-only context around each chunk so cross-sentence facts keep their referents.
 CHUNK_TARGET_WORDS = env_int("CHUNK_TARGET_WORDS", 200)
 CHUNK_CONTEXT_CHARS = env_int("CHUNK_CONTEXT_CHARS", 300)
+# Entity resolution: entities of compatible types whose "name (type family)" embeddings are at
+# least this cosine-similar go to a resolve_entities LLM job (never merged on that alone).
+ENTITY_EMBEDDING_THRESHOLD = float(os.environ.get("ENTITY_EMBEDDING_THRESHOLD", "0.85"))
 
 # Volunteer jobs (alexandria.jobs). A lease lives LEASE_MIN_SECONDS plus one second per
 # LEASE_CHARS_PER_SECOND characters of the job's size_hint, at most LEASE_MAX_SECONDS; nodes

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 admin.site.site_header = "Alexandria moderation"
 admin.site.site_title = "Alexandria"
+handler404 = "alexandria.api.errors.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,5 +1,7 @@
 """Error responses: always JSON with a human-readable ``detail``."""
 
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,3 +27,10 @@ def exception_handler(exc, context):
     elif response is not None and isinstance(response.data, list):
         response.data = {"detail": " ".join(str(item) for item in response.data)}
     return response
+
+
+def not_found(request, exception):
+    """Unrouted URLs under /api/ (a malformed id, say) answer in the API's JSON error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)

@@ -110,7 +110,10 @@ class NodeRevokeApi(APIView):
 
     permission_classes = [IsMember]
 
-    @extend_schema(request=None, responses={200: NodeSerializer, 404: None})
+    @extend_schema(
+        request=None,
+        responses={200: NodeSerializer, 404: OpenApiResponse(description="No such node of yours.")},
+    )
     def post(self, request, pk: int):
         nodes = selectors.nodes_manageable_by(
             acting_contributor(request), staff=request.user.is_staff

@@ -35,7 +35,9 @@ def with_online(nodes: QuerySet[WorkerNode]) -> QuerySet[WorkerNode]:
     seen_since = now - timedelta(seconds=settings.NODE_ONLINE_WINDOW_SECONDS)
     return nodes.annotate(
         online=ExpressionWrapper(
-            Q(last_seen_at__gte=seen_since) | Exists(live_lease), output_field=BooleanField()
+            # isnull=False keeps a never-seen node False, not SQL NULL.
+            Q(last_seen_at__isnull=False, last_seen_at__gte=seen_since) | Exists(live_lease),
+            output_field=BooleanField(),
         )
     )
 

@@ -28,6 +28,8 @@ class SubmitTextSerializer(CitationFields):
 
 
 class SourceSerializer(serializers.ModelSerializer):
+    # Not a URLField: the schema's "uri" format would reject the empty string stored for none.
+    url = serializers.CharField(read_only=True, help_text="Where the text came from, or empty.")
     text_retained = serializers.SerializerMethodField()
     chunk_count = serializers.SerializerMethodField()
 
