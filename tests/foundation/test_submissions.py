@@ -35,6 +35,7 @@ def test_submission_records_citation_and_hash(bot_client):
     assert len(source["sha256"]) == 64
     assert source["char_count"] == len(TEXT)
     assert "text" not in source
+    assert source["profile"] is None  # nothing analysed yet
 
 
 @pytest.mark.django_db

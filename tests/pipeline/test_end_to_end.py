@@ -142,6 +142,9 @@ def test_submission_to_purge_through_the_node_api(bot_client, registered_node, f
     assert profile.keywords == ["radioactivity", "physics"]
     assert profile.age_rating == 6
     assert profile.age_reasons["violence"] == "none"
+    # Members see what was found out about their source through the API.
+    shown = bot_client.get(f"/api/v1/sources/{source.pk}").json()["profile"]
+    assert (shown["genre"], shown["age_rating"]) == ("biography", 6)
     assert profile.reconstruction.startswith("Marie Curie occupation physicist and chemist.")
     assert profile.reconstruction_fidelity == 1.0
     assert profile.fidelity_details["facts"] == len(CURIE_GRAPH)

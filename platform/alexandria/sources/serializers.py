@@ -27,10 +27,23 @@ class SubmitTextSerializer(CitationFields):
         return attrs
 
 
+class SourceProfileSerializer(serializers.Serializer):
+    """What the describe, rate_age and reconstruct jobs found out about a source."""
+
+    genre = serializers.CharField()
+    category = serializers.CharField()
+    keywords = serializers.ListField(child=serializers.CharField())
+    summary = serializers.CharField()
+    age_rating = serializers.IntegerField(allow_null=True)
+    age_reasons = serializers.DictField()
+    reconstruction_fidelity = serializers.FloatField(allow_null=True)
+
+
 class SourceSerializer(serializers.ModelSerializer):
     # Not a URLField: the schema's "uri" format would reject the empty string stored for none.
     url = serializers.CharField(read_only=True, help_text="Where the text came from, or empty.")
     text_retained = serializers.SerializerMethodField()
+    profile = SourceProfileSerializer(read_only=True, allow_null=True)
     chunk_count = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,6 +64,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "text_retained",
             "text_purged_at",
             "chunk_count",
+            "profile",
             "created_at",
         ]
         read_only_fields = fields
@@ -59,7 +73,9 @@ class SourceSerializer(serializers.ModelSerializer):
         return not source.is_purged
 
     def get_chunk_count(self, source: Source) -> int:
-        return source.chunks.count()
+        # Lists annotate the count (selectors.sources_visible_to); a single source counts.
+        total = getattr(source, "chunk_total", None)
+        return source.chunks.count() if total is None else total
 
 
 class SubmissionResultSerializer(serializers.Serializer):
