@@ -2,7 +2,6 @@
 
 from celery import shared_task
 
-# Imported here so Celery workers register the validation tasks this module re-dispatches.
 from tasks.validation import resolve_replication, validate_result
 
 
