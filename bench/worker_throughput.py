@@ -2,7 +2,7 @@
 
 Starts the fake backend with many queued jobs and the fake OpenAI server answering after
 ``--latency`` seconds, runs the real worker process with ``--concurrency``, and measures
-jobs per second from the first lease to the last submit. Passes (exit 0) at >= 0.9·C/L.
+jobs per second from the first lease to the last hand-in of results. Passes (exit 0) at >= 0.9·C/L.
 
     python -m bench.worker_throughput --concurrency 16 --latency 0.5 --jobs 320
 """
@@ -55,8 +55,9 @@ def measure(concurrency: int, latency: float, jobs: int, prefetch: int | None) -
             _, stderr = worker.communicate(timeout=30)
         if worker.returncode != 0:
             raise SystemExit(f"worker exited {worker.returncode}:\n{stderr.decode()[-3000:]}")
-        first_lease = backend.calls("jobs/lease")[0].received_at
-        last_submit = max(call.received_at for call in backend.calls("submit"))
+        exchanges = backend.calls("jobs/exchange")
+        first_lease = exchanges[0].received_at
+        last_submit = max(call.received_at for call in exchanges if call.body.get("results"))
     span = last_submit - first_lease
     throughput = jobs / span
     shown = "worker default" if prefetch is None else prefetch

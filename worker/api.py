@@ -2,15 +2,19 @@
 
 Network errors and 5xx answers are retried with bounded exponential backoff and jitter,
 429 waits for ``Retry-After``; the statuses that mean something to the node become
-exceptions (auth refused, lease lost, output too large, submission rejected).
+exceptions (auth refused, lease lost, request too large, request rejected).
+
+Results go in through ``POST /jobs/exchange``, which also leases the next jobs, so a busy
+node needs one round trip per batch of finished jobs (BOINC's scheduler RPC).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -23,6 +27,10 @@ from worker import __version__
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+# The backend's limits on one exchange request (its EXCHANGE_MAX_BYTES defaults to 8 MiB).
+EXCHANGE_MAX_RESULTS = 64
+EXCHANGE_MAX_BYTES = 8 * 1024 * 1024
 
 
 class BackendError(Exception):
@@ -38,7 +46,7 @@ class LeaseLostError(BackendError):
 
 
 class OutputTooLargeError(BackendError):
-    """413: the submitted output is over the backend's size limit."""
+    """413: the request (an exchange of results) is over the backend's size limit."""
 
 
 class SubmissionRejectedError(BackendError):
@@ -80,6 +88,78 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class FinishedResult:
+    """A job's valid output and usage, to hand in with an exchange."""
+
+    lease_id: str
+    output: dict[str, Any]
+    stats: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"lease_id": self.lease_id, "output": self.output, "stats": self.stats}
+
+
+@dataclass(frozen=True)
+class ResultOutcome:
+    """What the backend made of one handed-in result.
+
+    ``status`` is what ``POST /leases/<id>/submit`` would have answered: 200 accepted (or an
+    identical repeat), 400 output breaks the kind's schema, 404 no such lease of this node,
+    409 lease lost or a different output already in, 413 output too large.
+    """
+
+    lease_id: str
+    status: int
+    result_id: int | None
+    result_status: str | None
+    detail: str
+    errors: Any
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResultOutcome:
+        result_id = data.get("result_id")
+        return cls(
+            lease_id=str(data["lease_id"]),
+            status=int(data["status"]),
+            result_id=None if result_id is None else int(result_id),
+            result_status=data.get("result_status"),
+            detail=str(data.get("detail") or ""),
+            errors=data.get("errors"),
+        )
+
+    @property
+    def reason(self) -> str:
+        """The refusal in one line, schema errors included."""
+        return self.detail if self.errors is None else f"{self.detail}: {self.errors}"
+
+
+@dataclass(frozen=True)
+class ExchangeReply:
+    """The answer to one exchange: an outcome per result handed in (same order), new leases."""
+
+    outcomes: tuple[ResultOutcome, ...]
+    leases: tuple[Lease, ...]
+
+
+def exchange_request(
+    results: Sequence[FinishedResult], max_jobs: int, kinds: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The JSON body of ``POST /jobs/exchange``."""
+    body: dict[str, Any] = {
+        "results": [result.as_json() for result in results],
+        "max_jobs": max_jobs,
+    }
+    if kinds:
+        body["kinds"] = list(kinds)
+    return body
+
+
+def encode_json(value: Any) -> bytes:
+    """The bytes a request body goes out as, so sizes measured with it are the sizes sent."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How hard to retry: ``attempts`` tries in all, delays doubling from ``base`` to ``cap``."""
 
@@ -113,7 +193,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 class BackendClient:
-    """The node's side of ``/api/v1``: lease, heartbeat, submit, fail and who-am-I."""
+    """The node's side of ``/api/v1``: exchange, lease, heartbeat, fail and who-am-I."""
 
     def __init__(
         self,
@@ -160,13 +240,25 @@ class BackendClient:
         """Extend the lease; the reply's ``cancelled`` says whether to stop working."""
         return await self._call("POST", f"/leases/{lease_id}/heartbeat", {})
 
-    async def submit(
-        self, lease_id: str, output: dict[str, Any], stats: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Hand in a result; safe to retry because the backend answers repeats identically."""
-        return await self._call(
-            "POST", f"/leases/{lease_id}/submit", {"output": output, "stats": stats}
+    async def exchange(
+        self,
+        results: Sequence[FinishedResult],
+        max_jobs: int,
+        kinds: Sequence[str] | None = None,
+    ) -> ExchangeReply:
+        """Hand in ``results`` and lease up to ``max_jobs`` more jobs in one round trip.
+
+        Safe to retry: the backend answers a repeat of an identical result as it did the first
+        time, so a request whose answer was lost can go out again.
+        """
+        reply = await self._call(
+            "POST", "/jobs/exchange", exchange_request(results, max_jobs, kinds)
         )
+        outcomes = tuple(ResultOutcome.from_json(item) for item in reply.get("results", []))
+        if [outcome.lease_id for outcome in outcomes] != [result.lease_id for result in results]:
+            raise BackendError("the exchange's outcomes do not match the results handed in")
+        leases = tuple(Lease.from_json(job) for job in reply.get("jobs", []))
+        return ExchangeReply(outcomes, leases)
 
     async def fail(self, lease_id: str, error: str, *, release: bool) -> dict[str, Any]:
         """Report a failed job, or give it back untouched with ``release=True``."""
@@ -175,10 +267,12 @@ class BackendClient:
         )
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        content = None if body is None else encode_json(body)
+        headers = None if body is None else {"Content-Type": "application/json"}
         failures = 0
         while True:
             try:
-                response = await self._http.request(method, path, json=body)
+                response = await self._http.request(method, path, content=content, headers=headers)
             except httpx.TransportError as exc:
                 failures += 1
                 reason = f"{type(exc).__name__}: {exc}"

@@ -1,11 +1,17 @@
-"""The node's main loop: lease while slots are free, run jobs concurrently, keep leases alive.
+"""The node's main loop: exchange results for new jobs, run jobs concurrently, keep leases alive.
+
+Finished results wait in an outbox; the exchange loop hands them in with a request for as
+many jobs as there are free slots, so one round trip both delivers and refills (BOINC's
+scheduler RPC). Results go out as soon as they are pending, slot or not: a finished job is no
+longer heartbeated, so its lease would run out in the outbox.
 
 ``concurrency`` bounds the jobs whose model work runs at once; up to ``prefetch`` more are
 leased ahead and wait (their leases kept alive) so a freed slot starts work without waiting
-for a lease round trip.
+for a round trip.
 
-Shutdown (SIGINT/SIGTERM) stops leasing, lets running jobs finish for a grace period and
-gives back every lease that is still unfinished so other nodes can pick the jobs up at once.
+Shutdown (SIGINT/SIGTERM) stops leasing, lets running jobs finish and hand in their results
+for a grace period, then gives back every lease that is still unfinished so other nodes can
+pick the jobs up at once.
 """
 
 from __future__ import annotations
@@ -14,25 +20,31 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from worker.api import (
+    EXCHANGE_MAX_BYTES,
+    EXCHANGE_MAX_RESULTS,
     AuthRefusedError,
     BackendClient,
     BackendError,
+    FinishedResult,
     Lease,
     LeaseLostError,
     OutputTooLargeError,
+    ResultOutcome,
     SubmissionRejectedError,
+    encode_json,
+    exchange_request,
 )
 from worker.kinds import JobKind
 from worker.results import JobFailedError, JobRunner, RunnerUnavailableError, RunResult
 
 log = logging.getLogger(__name__)
 
-# How long giving back unfinished leases may take on shutdown before the node exits anyway.
+# How long the last hand-in and giving back unfinished leases may take on shutdown.
 RELEASE_TIMEOUT_S = 10.0
 TOKEN_RATE_WINDOW_S = 30.0
 
@@ -85,8 +97,18 @@ class ActiveJob:
     drop_reason: str | None = None
 
 
+@dataclass
+class PendingResult:
+    """A finished job's result in the outbox, waiting for the next exchange to carry it."""
+
+    job: ActiveJob
+    result: FinishedResult
+    size: int  # bytes it adds to an exchange request
+    alone: bool = False  # refused in company as a whole: goes in a request of its own
+
+
 class NodeRuntime:
-    """Leases, runs, heartbeats and submits jobs until told to stop (or after one batch)."""
+    """Exchanges results for jobs, runs and heartbeats them until told to stop (or one batch)."""
 
     def __init__(
         self,
@@ -102,99 +124,215 @@ class NodeRuntime:
         self.stats = NodeStats()
         self.active: dict[str, ActiveJob] = {}
         self.auth_error: AuthRefusedError | None = None
+        # Results not handed in yet, oldest first, by lease id.
+        self._outbox: dict[str, PendingResult] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
-        self._hurry = asyncio.Event()
-        self._slot_freed = asyncio.Event()
+        self._grace_over = asyncio.Event()
+        # Set whenever the exchange loop may have something new to do.
+        self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(config.concurrency)
-        # Leased jobs whose model work is waiting or running; submitting doesn't count.
+        # Leased jobs whose model work is waiting or running; handing in doesn't count.
         self._held = 0
+        self._batch_asked_for = False  # --once: the one batch has been asked for
 
     def request_shutdown(self, *, immediate: bool = False) -> None:
         """Stop leasing; with ``immediate`` skip the grace period (a second Ctrl-C)."""
         if not self._stopping.is_set():
             log.info("shutting down: no new leases, %d job(s) running", len(self.active))
-        self._stopping.set()
+            self._stopping.set()
+            self._wake.set()
         if immediate:
-            self._hurry.set()
+            self._grace_over.set()
 
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    @property
+    def _leasing(self) -> bool:
+        return not self.stopping and not self._batch_asked_for
+
     async def run(self) -> None:
         """Work until shutdown; raises AuthRefusedError when the backend refuses the node."""
-        tasks: set[asyncio.Task[None]] = set()
+        grace_timer = asyncio.create_task(self._time_grace_period())
         try:
-            await self._lease_loop(tasks)
-            if self.config.once and tasks and not self.stopping:
-                await _first(asyncio.wait(tasks), self._stopping.wait())
+            await self._exchange_loop()
         finally:
-            await self._drain(tasks)
+            grace_timer.cancel()
+            await self._drain()
         if self.auth_error is not None:
             raise self.auth_error
 
-    async def _lease_loop(self, tasks: set[asyncio.Task[None]]) -> None:
-        while not self.stopping:
-            self._slot_freed.clear()
-            free = self.config.concurrency + self.config.prefetch - self._held
-            if free <= 0:
-                await _first(self._slot_freed.wait(), self._stopping.wait())
-                continue
-            kinds = sorted(self.kinds)
-            if not kinds:
+    async def _time_grace_period(self) -> None:
+        """End the grace period ``grace_period`` seconds after shutdown was asked for."""
+        await self._stopping.wait()
+        await asyncio.sleep(self.config.grace_period)
+        self._grace_over.set()
+
+    async def _exchange_loop(self) -> None:
+        """Hand in results and lease jobs until all is seen through or the grace period ends."""
+        while not self._grace_over.is_set():
+            self._wake.clear()
+            if self._leasing and not self.kinds:
                 log.error("no job kinds left that this node can run")
                 self.request_shutdown()
-                return
-            lease_call = asyncio.ensure_future(
-                self.backend.lease(min(self.config.batch, free), kinds)
-            )
-            await _first(lease_call, self._stopping.wait())
-            if not lease_call.done():
-                lease_call.cancel()
-                return
-            try:
-                leases = lease_call.result()
-            except AuthRefusedError as exc:
-                self._refused(exc)
-                return
-            except BackendError as exc:
-                log.warning("leasing failed: %s", exc)
-                leases = []
-                if self.config.once:
+            wanted = self._jobs_wanted()
+            if not self._outbox and not wanted:
+                if not self._leasing and not self._tasks:
                     return
-            self._held += len(leases)
-            for lease in leases:
-                # Tracked before the task runs, so a lease is released even if it never starts.
-                job = self.active[lease.lease_id] = ActiveJob(lease)
-                task = asyncio.create_task(self._run_job(job), name=f"job-{lease.job_id}")
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            if self.config.once:
-                return
-            if not leases:
-                await _first(asyncio.sleep(self.config.poll_interval), self._stopping.wait())
-
-    async def _drain(self, tasks: set[asyncio.Task[None]]) -> None:
-        """Give running jobs the grace period, cancel the rest and release their leases."""
-        pending = {task for task in tasks if not task.done()}
-        if pending and not self._hurry.is_set():
-            await _first(
-                asyncio.wait(pending, timeout=self.config.grace_period), self._hurry.wait()
+                await _first(self._wake.wait(), self._grace_over.wait())
+                continue
+            batch = self._next_batch(wanted)
+            # A bare lease request gives way to shutdown at once; results get the grace period.
+            leased = await self._exchange(
+                batch, wanted, until=self._grace_over if batch else self._stopping
             )
-        pending = {task for task in tasks if not task.done()}
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        unsettled = [job for job in self.active.values() if not job.settled]
-        if unsettled and self.auth_error is None:
-            try:
-                await asyncio.wait_for(
-                    asyncio.gather(*(self._release(job) for job in unsettled)),
-                    RELEASE_TIMEOUT_S,
+            if wanted and self.config.once:
+                self._batch_asked_for = True
+            if leased is None or (wanted and not leased and not self._outbox):
+                # Failed, or nothing to do: ask again after a pause a new result cuts short.
+                await _first(
+                    asyncio.sleep(self.config.poll_interval),
+                    self._wake.wait(),
+                    self._grace_over.wait(),
                 )
-            except TimeoutError:
-                log.warning("gave up releasing leases after %.0fs", RELEASE_TIMEOUT_S)
+
+    def _jobs_wanted(self) -> int:
+        """Jobs to ask for: up to a batch for the free slots, none once leasing is over."""
+        if not self._leasing:
+            return 0
+        free = self.config.concurrency + self.config.prefetch - self._held
+        return max(0, min(self.config.batch, free))
+
+    def _room(self, max_jobs: int) -> int:
+        """Bytes an exchange asking for ``max_jobs`` jobs leaves for its results."""
+        envelope = exchange_request([], max_jobs, sorted(self.kinds))
+        return EXCHANGE_MAX_BYTES - len(encode_json(envelope))
+
+    def _next_batch(self, max_jobs: int) -> list[PendingResult]:
+        """The oldest pending results that fit one request (a result marked ``alone`` alone)."""
+        room = self._room(max_jobs)
+        batch: list[PendingResult] = []
+        for pending in self._outbox.values():
+            cost = pending.size + 1  # and a comma
+            if batch and (
+                pending.alone or batch[0].alone or len(batch) == EXCHANGE_MAX_RESULTS or cost > room
+            ):
+                break
+            batch.append(pending)
+            room -= cost
+        return batch
+
+    async def _exchange(
+        self, batch: list[PendingResult], max_jobs: int, *, until: asyncio.Event | None = None
+    ) -> int | None:
+        """One round trip: hand in ``batch``, lease up to ``max_jobs`` jobs and start them.
+
+        Returns how many jobs were leased, or None when the exchange failed or ``until`` cut
+        it short; results not answered stay in the outbox for the next one.
+        """
+        call = asyncio.ensure_future(
+            self.backend.exchange(
+                [pending.result for pending in batch], max_jobs, sorted(self.kinds)
+            )
+        )
+        if until is not None:
+            await _first(call, until.wait())
+            if not call.done():
+                call.cancel()
+                return None
+        try:
+            reply = await call
+        except AuthRefusedError as exc:
+            self._refused(exc)
+            return None
+        except (SubmissionRejectedError, OutputTooLargeError) as exc:
+            if not batch:
+                log.warning("leasing failed: %s", exc)
+                return None
+            # Refused as a whole, so the backend can't say which result is at fault: each goes
+            # alone, and a result refused on its own takes the refusal as its answer.
+            if len(batch) == 1:
+                status = 413 if isinstance(exc, OutputTooLargeError) else 400
+                refusal = ResultOutcome(
+                    batch[0].job.lease.lease_id, status, None, None, str(exc), None
+                )
+                self._settle(batch[0], refusal)
+            else:
+                log.warning(
+                    "%d results refused together (%s); handing them in one by one", len(batch), exc
+                )
+                for pending in batch:
+                    pending.alone = True
+            return 0
+        except BackendError as exc:
+            log.warning(
+                "exchange failed (%d result(s) still to hand in): %s", len(self._outbox), exc
+            )
+            return None
+        for pending, outcome in zip(batch, reply.outcomes, strict=True):
+            self._settle(pending, outcome)
+        self._start(reply.leases)
+        return len(reply.leases)
+
+    def _start(self, leases: Sequence[Lease]) -> None:
+        """Track new leases and start their jobs, unless shutdown has begun."""
+        for lease in leases:
+            # Tracked before the task runs, so a lease is released even if it never starts.
+            job = self.active[lease.lease_id] = ActiveJob(lease)
+            if self.stopping:
+                continue  # leased as shutdown began: _drain gives it back
+            self._held += 1
+            self._spawn(job, lambda job=job: self._see_through(job))
+
+    def _spawn(self, job: ActiveJob, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` of the job as a task the exchange loop and shutdown keep track of."""
+        task = asyncio.create_task(self._guarded(job, step), name=f"job-{job.lease.job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
+
+    async def _guarded(self, job: ActiveJob, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a step of a job's life; backend refusals and outages end the job, not the node."""
+        try:
+            await step()
+        except AuthRefusedError as exc:
+            self._refused(exc)
+        except BackendError as exc:
+            log.error("job %d: could not reach the backend: %s", job.lease.job_id, exc)
+        # Cancellation (shutdown) skips this: the job stays in self.active for _drain to release.
+        if job.lease.lease_id not in self._outbox:
+            self.active.pop(job.lease.lease_id, None)
+
+    async def _drain(self) -> None:
+        """Cancel jobs still running, hand in pending results and release every other lease."""
+        running = [task for task in self._tasks if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if self.auth_error is not None or not self.active:
+            return
+        try:
+            await asyncio.wait_for(self._hand_back(), RELEASE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("gave up handing back leases after %.0fs", RELEASE_TIMEOUT_S)
+
+    async def _hand_back(self) -> None:
+        """Shutdown's last round trips: pending results in, every other unfinished lease back."""
+        while self._outbox:
+            if await self._exchange(self._next_batch(0), 0) is None:
+                break
+        # Reports of outputs the backend refused just now.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.auth_error is not None:
+            return
+        unsettled = [job for job in self.active.values() if not job.settled]
+        await asyncio.gather(*(self._release(job) for job in unsettled))
 
     async def _release(self, job: ActiveJob) -> None:
         try:
@@ -203,24 +341,14 @@ class NodeRuntime:
             log.warning("job %d: could not release the lease: %s", job.lease.job_id, exc)
         self.active.pop(job.lease.lease_id, None)
 
-    async def _run_job(self, job: ActiveJob) -> None:
-        try:
-            await self._see_through(job)
-        except AuthRefusedError as exc:
-            self._refused(exc)
-        except BackendError as exc:
-            log.error("job %d: could not reach the backend: %s", job.lease.job_id, exc)
-        # Cancellation (shutdown) skips this: the job stays in self.active for _drain to release.
-        self.active.pop(job.lease.lease_id, None)
-
     async def _see_through(self, job: ActiveJob) -> None:
-        """Run the job and tell the backend how it ended: result, failure or give-back."""
+        """Run the job and either put its result in the outbox or report how it ended."""
         try:
             try:
                 result = await self._work_with_heartbeat(job)
             finally:
                 self._held -= 1
-                self._slot_freed.set()
+                self._wake.set()
         except JobFailedError as exc:
             await self._report(job, str(exc), release=False)
         except RunnerUnavailableError as exc:
@@ -231,7 +359,7 @@ class NodeRuntime:
             await self._report(job, f"worker error: {type(exc).__name__}: {exc}", release=False)
         else:
             if result is not None:
-                await self._submit(job, result)
+                await self._hand_in(job, result)
 
     async def _work_with_heartbeat(self, job: ActiveJob) -> RunResult | None:
         """The job's result, or None when the backend took the job away while it ran."""
@@ -295,35 +423,49 @@ class NodeRuntime:
                 work.cancel()
                 return
 
-    async def _submit(self, job: ActiveJob, result: RunResult) -> None:
-        lease = job.lease
+    async def _hand_in(self, job: ActiveJob, result: RunResult) -> None:
+        """Put the result in the outbox, unless it is too large for any exchange to carry."""
         stats = {
             "elapsed_s": round(time.monotonic() - (job.started_at or job.leased_at), 3),
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "model": result.model,
         }
-        try:
-            reply = await self.backend.submit(lease.lease_id, result.output, stats)
-        except LeaseLostError:
-            log.info("job %d: lease lost before the result got in", lease.job_id)
-            job.settled = True
-            self.stats.dropped += 1
+        finished = FinishedResult(job.lease.lease_id, result.output, stats)
+        size = len(encode_json(finished.as_json()))
+        room = self._room(EXCHANGE_MAX_RESULTS)
+        if size + 1 > room:
+            error = f"result is {size:,} bytes, more than an exchange can carry ({room:,})"
+            await self._report(job, error, release=False)
             return
-        except (OutputTooLargeError, SubmissionRejectedError) as exc:
-            await self._report(job, f"backend refused the output: {exc}", release=False)
+        self._outbox[job.lease.lease_id] = PendingResult(job, finished, size)
+        self._wake.set()
+
+    def _settle(self, pending: PendingResult, outcome: ResultOutcome) -> None:
+        """Act on the backend's answer to a result, as the answer to a submit would say."""
+        job, stats = pending.job, pending.result.stats
+        lease = job.lease
+        del self._outbox[lease.lease_id]
+        if outcome.status not in (200, 404, 409):  # 400 breaks the schema, 413 too large
+            error = f"backend refused the output: {outcome.reason}"
+            self._spawn(job, lambda: self._report(job, error, release=False))
             return
         job.settled = True
+        self.active.pop(lease.lease_id, None)
+        if outcome.status != 200:
+            log.info("job %d: lease lost before the result got in", lease.job_id)
+            self.stats.dropped += 1
+            return
         self.stats.done += 1
-        self.stats.add_tokens(result.prompt_tokens, result.completion_tokens)
+        self.stats.add_tokens(stats["prompt_tokens"], stats["completion_tokens"])
         log.info(
             "job %d %s: %s in %.1fs (%d+%d tokens)",
             lease.job_id,
             lease.kind,
-            reply.get("status", "submitted"),
+            outcome.result_status or "submitted",
             stats["elapsed_s"],
-            result.prompt_tokens,
-            result.completion_tokens,
+            stats["prompt_tokens"],
+            stats["completion_tokens"],
         )
 
     async def _report(self, job: ActiveJob, error: str, *, release: bool) -> None:

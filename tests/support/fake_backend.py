@@ -1,10 +1,12 @@
 """An in-memory backend that speaks the node job protocol over real HTTP, for worker tests.
 
-It implements ``/api/v1`` as the nodes see it (lease, heartbeat, submit, fail, nodes/me)
-with the rules the worker relies on: leases expire, an expired lease answers 409,
-submits are idempotent and checked against the kind's output schema, 401 for unknown or
-revoked tokens. ``inject()`` scripts faults (5xx, 429 with Retry-After, ...) ahead of the
-normal answers. Stands in for the Django backend until the worker's tests can use it.
+It implements ``/api/v1`` as the nodes see it (jobs/exchange, jobs/lease, heartbeat, submit,
+fail, nodes/me) with the rules the worker relies on: leases expire, an expired lease answers
+409, results are idempotent (an identical repeat gets the first answer, a different output
+409) and checked against the kind's output schema, an exchange judges each result on its own
+and then leases like jobs/lease, 401 for unknown or revoked tokens. ``inject()`` scripts
+faults (5xx, 429 with Retry-After, ...) ahead of the normal answers. Stands in for the Django
+backend until the worker's tests can use it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class FakeLease:
     job_id: int
     token: str
     expires_at: float
+    output: Any = None  # the output handed in, once accepted
     answer: dict[str, Any] | None = None
     ended: bool = False
 
@@ -70,12 +73,14 @@ class FakeBackend(JsonServer):
         lease_seconds: int = 30,
         max_attempts: int = 3,
         max_output_bytes: int = 1_000_000,
+        exchange_max_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         super().__init__()
         self.tokens = set(tokens)
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.max_output_bytes = max_output_bytes
+        self.exchange_max_bytes = exchange_max_bytes
         self.jobs: dict[int, FakeJob] = {}
         self.leases: dict[str, FakeLease] = {}
         self.requests: list[Request] = []
@@ -125,9 +130,16 @@ class FakeBackend(JsonServer):
     # --- inspection ----------------------------------------------------------------------
 
     def calls(self, action: str) -> list[Request]:
-        """Recorded requests whose path ends with ``action`` (e.g. "submit", "jobs/lease")."""
+        """Recorded requests whose path ends with ``action`` (e.g. "jobs/exchange", "fail")."""
         with self._lock:
             return [r for r in self.requests if r.path.rstrip("/").endswith(action)]
+
+    def handed_in(self) -> list[list[str]]:
+        """The lease ids of the results each exchange carried, in order (empty: none)."""
+        return [
+            [item["lease_id"] for item in call.body.get("results", [])]
+            for call in self.calls("jobs/exchange")
+        ]
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -156,10 +168,12 @@ class FakeBackend(JsonServer):
                 )
             if request.method == "POST" and path == "/api/v1/jobs/lease":
                 return self._lease(token, request.body)
+            if request.method == "POST" and path == "/api/v1/jobs/exchange":
+                return self._exchange(token, request)
             match = _LEASE_PATH.match(path)
             if request.method == "POST" and match:
-                lease = self.leases.get(match["lease_id"])
-                if lease is None or lease.token != token:
+                lease = self._lease_of(token, match["lease_id"])
+                if lease is None:
                     return Response(404, {"detail": "no such lease"})
                 action = getattr(self, "_" + match["action"])
                 return action(lease, request.body or {})
@@ -182,11 +196,55 @@ class FakeBackend(JsonServer):
             and lease.expires_at > time.monotonic()
         )
 
+    def _lease_of(self, token: str, lease_id: Any) -> FakeLease | None:
+        lease = self.leases.get(str(lease_id))
+        return lease if lease is not None and lease.token == token else None
+
     def _lease(self, token: str, body: Any) -> Response:
         max_jobs = body.get("max_jobs") if isinstance(body, dict) else None
         if not isinstance(max_jobs, int) or not 1 <= max_jobs <= 64:
             return Response(400, {"detail": "max_jobs must be 1..64", "errors": {"max_jobs": 1}})
-        kinds = body.get("kinds")
+        return Response(200, {"jobs": self._lease_jobs(token, max_jobs, body.get("kinds"))})
+
+    def _exchange(self, token: str, request: Request) -> Response:
+        """Judge each result as a submit would, then lease up to ``max_jobs`` jobs."""
+        if int(_header(request.headers, "Content-Length") or 0) > self.exchange_max_bytes:
+            return Response(413, {"detail": "exchange request too large"})
+        body = request.body
+        if not isinstance(body, dict):
+            return Response(400, {"detail": "Invalid input.", "errors": {"": ["not an object"]}})
+        results, max_jobs = body.get("results", []), body.get("max_jobs", 0)
+        if not isinstance(results, list) or not all(
+            isinstance(item, dict) and "lease_id" in item for item in results
+        ):
+            return Response(400, {"detail": "Invalid input.", "errors": {"results": ["bad"]}})
+        lease_ids = [str(item["lease_id"]) for item in results]
+        if len(results) > 64 or len(set(lease_ids)) != len(lease_ids):
+            errors = {"results": ["at most 64, lease ids unique"]}
+            return Response(400, {"detail": "Invalid input.", "errors": errors})
+        if not isinstance(max_jobs, int) or not 0 <= max_jobs <= 64:
+            return Response(400, {"detail": "Invalid input.", "errors": {"max_jobs": ["0..64"]}})
+        outcomes = [self._outcome(token, item) for item in results]
+        jobs = self._lease_jobs(token, max_jobs, body.get("kinds"))
+        return Response(200, {"results": outcomes, "jobs": jobs})
+
+    def _outcome(self, token: str, item: dict[str, Any]) -> dict[str, Any]:
+        lease = self._lease_of(token, item["lease_id"])
+        if lease is None:
+            answer = Response(404, {"detail": "no such lease"})
+        else:
+            answer = self._submit(lease, item)
+        accepted = answer.status == 200
+        return {
+            "lease_id": str(item["lease_id"]),
+            "status": answer.status,
+            "result_id": answer.body["result_id"] if accepted else None,
+            "result_status": answer.body["status"] if accepted else None,
+            "detail": "" if accepted else answer.body["detail"],
+            "errors": answer.body.get("errors"),
+        }
+
+    def _lease_jobs(self, token: str, max_jobs: int, kinds: Any) -> list[dict[str, Any]]:
         now = time.monotonic()
         leased = []
         for job in self.jobs.values():
@@ -211,7 +269,7 @@ class FakeBackend(JsonServer):
                     "lease_seconds": self.lease_seconds,
                 }
             )
-        return Response(200, {"jobs": leased})
+        return leased
 
     def _heartbeat(self, lease: FakeLease, body: dict[str, Any]) -> Response:
         if not self._current(lease):
@@ -227,11 +285,13 @@ class FakeBackend(JsonServer):
         )
 
     def _submit(self, lease: FakeLease, body: dict[str, Any]) -> Response:
+        output = body.get("output")
         if lease.answer is not None:
+            if output != lease.output:
+                return Response(409, {"detail": "a different output was already submitted"})
             return Response(200, lease.answer)
         if not self._current(lease):
             return Response(409, {"detail": "lease is no longer yours"})
-        output = body.get("output")
         if len(json.dumps(output)) > self.max_output_bytes:
             return Response(413, {"detail": "output too large"})
         job = self.jobs[lease.job_id]
@@ -242,7 +302,7 @@ class FakeBackend(JsonServer):
         if not isinstance(output, dict) or errors:
             return Response(400, {"detail": "output does not match the schema", "errors": errors})
         job.status, job.output, job.stats = "done", output, body.get("stats")
-        lease.ended = True
+        lease.ended, lease.output = True, output
         lease.answer = {"result_id": next(self._result_ids), "status": "accepted"}
         return Response(200, lease.answer)
 
@@ -260,9 +320,12 @@ class FakeBackend(JsonServer):
         return Response(200, {"job_status": job.status, "attempts": job.attempts})
 
 
+def _header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
 def _node_token(headers: dict[str, str]) -> str:
-    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-    scheme, _, token = value.partition(" ")
+    scheme, _, token = _header(headers, "Authorization").partition(" ")
     return token if scheme == "Node" else ""
 
 

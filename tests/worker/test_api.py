@@ -10,10 +10,13 @@ from worker.api import (
     BackendClient,
     BackendError,
     BackendUnavailableError,
+    FinishedResult,
     LeaseLostError,
     OutputTooLargeError,
+    ResultOutcome,
     RetryPolicy,
-    SubmissionRejectedError,
+    encode_json,
+    exchange_request,
     retry_after_seconds,
 )
 from worker.local_llm import free_port
@@ -52,23 +55,58 @@ def test_lease_returns_jobs_of_the_asked_kinds(fake_backend):
     assert call(fake_backend, lambda c: c.lease(4, ["echo_summary"])) == []
 
 
-def test_submit_is_idempotent_and_heartbeat_after_it_is_refused(fake_backend):
+def finished(lease, output=VALID_OUTPUT):
+    return FinishedResult(lease.lease_id, output, STATS)
+
+
+def test_exchange_hands_in_results_and_leases_in_one_request(fake_backend):
+    for text in ("a b", "c d", "e f"):
+        fake_backend.add_job("echo_summary", {"text": text})
+
+    async def exchange_twice(client):
+        first = await client.exchange([], 2, ["echo_summary"])
+        second = await client.exchange([finished(lease) for lease in first.leases], 2)
+        return first, second
+
+    first, second = call(fake_backend, exchange_twice)
+    assert first.outcomes == () and [lease.job_id for lease in first.leases] == [1, 2]
+    assert [lease.job_id for lease in second.leases] == [3]
+    assert [(o.status, o.result_id, o.result_status) for o in second.outcomes] == [
+        (200, 1, "accepted"),
+        (200, 2, "accepted"),
+    ]
+    assert second.outcomes[0] == ResultOutcome(
+        first.leases[0].lease_id, 200, 1, "accepted", "", None
+    )
+    assert fake_backend.jobs[1].output == VALID_OUTPUT and fake_backend.jobs[1].stats == STATS
+    bodies = [request.body for request in fake_backend.calls("jobs/exchange")]
+    assert bodies[0] == {"results": [], "max_jobs": 2, "kinds": ["echo_summary"]}
+    assert bodies[1]["results"][0] == {
+        "lease_id": first.leases[0].lease_id,
+        "output": VALID_OUTPUT,
+        "stats": STATS,
+    }
+    assert "kinds" not in bodies[1]
+
+
+def test_exchange_repeats_are_answered_alike_and_heartbeat_after_it_is_refused(fake_backend):
     fake_backend.add_job("echo_summary", {"text": "a b"})
 
-    async def lease_submit_twice(client):
-        (lease,) = await client.lease(1)
+    async def hand_in_twice(client):
+        (lease,) = (await client.exchange([], 1)).leases
         beat = await client.heartbeat(lease.lease_id)
-        first = await client.submit(lease.lease_id, VALID_OUTPUT, STATS)
-        second = await client.submit(lease.lease_id, VALID_OUTPUT, STATS)
+        first = await client.exchange([finished(lease)], 0)
+        second = await client.exchange([finished(lease)], 0)
+        different = await client.exchange([finished(lease, {"summary": "y", "words": 1})], 0)
         with pytest.raises(LeaseLostError):
             await client.heartbeat(lease.lease_id)
-        return beat, first, second
+        return beat, first, second, different
 
-    beat, first, second = call(fake_backend, lease_submit_twice)
+    beat, first, second, different = call(fake_backend, hand_in_twice)
     assert beat["cancelled"] is False
-    assert first == second == {"result_id": 1, "status": "accepted"}
+    assert first == second and first.outcomes[0].status == 200
+    assert different.outcomes[0].status == 409
     assert fake_backend.jobs[1].output == VALID_OUTPUT
-    assert fake_backend.jobs[1].stats == STATS
 
 
 def test_expired_lease_is_lost(fake_backend):
@@ -81,30 +119,60 @@ def test_expired_lease_is_lost(fake_backend):
         assert again.job_id == lease.job_id and again.lease_id != lease.lease_id
         for attempt in (
             client.heartbeat(lease.lease_id),
-            client.submit(lease.lease_id, VALID_OUTPUT, STATS),
             client.fail(lease.lease_id, "x", release=True),
         ):
             with pytest.raises(LeaseLostError):
                 await attempt
+        return await client.exchange([finished(lease), finished(again)], 0)
 
-    call(fake_backend, lose_the_lease)
+    reply = call(fake_backend, lose_the_lease)
+    assert [outcome.status for outcome in reply.outcomes] == [409, 200]
+    assert reply.outcomes[0].detail == "lease is no longer yours"
+    assert reply.outcomes[0].result_id is None
 
 
-def test_oversized_and_malformed_outputs_are_told_apart(fake_backend):
-    fake_backend.add_job("echo_summary", {"text": "a"})
+def test_each_result_of_an_exchange_is_judged_on_its_own(fake_backend):
+    for _ in range(3):
+        fake_backend.add_job("echo_summary", {"text": "a"})
     fake_backend.max_output_bytes = 100
 
-    async def submit_bad_outputs(client):
-        (lease,) = await client.lease(1)
-        with pytest.raises(OutputTooLargeError):
-            await client.submit(lease.lease_id, {"summary": "x" * 200, "words": 1}, STATS)
-        with pytest.raises(SubmissionRejectedError) as rejected:
-            await client.submit(lease.lease_id, {"summary": "x"}, STATS)
-        return rejected.value
+    async def hand_in_mixed(client):
+        big, malformed, good = (await client.exchange([], 3)).leases
+        results = [
+            finished(big, {"summary": "x" * 200, "words": 1}),
+            finished(malformed, {"summary": "x"}),
+            finished(good),
+            FinishedResult("not-a-lease", VALID_OUTPUT, STATS),
+        ]
+        return await client.exchange(results, 0)
 
-    rejected = call(fake_backend, submit_bad_outputs)
-    assert rejected.detail == "output does not match the schema"
+    too_large, rejected, accepted, unknown = call(fake_backend, hand_in_mixed).outcomes
+    assert (too_large.status, too_large.detail) == (413, "output too large")
+    assert (rejected.status, rejected.detail) == (400, "output does not match the schema")
     assert rejected.errors == ["$: 'words' is a required property"]
+    assert rejected.reason == f"output does not match the schema: {rejected.errors}"
+    assert accepted.status == 200
+    assert unknown.status == 404
+
+
+def test_an_exchange_over_the_size_limit_is_refused_whole(fake_backend):
+    fake_backend.add_job("echo_summary", {"text": "a"})
+    fake_backend.exchange_max_bytes = 1000
+
+    async def hand_in_too_much(client):
+        (lease,) = (await client.exchange([], 1)).leases
+        await client.exchange([finished(lease, {"summary": "x" * 2000, "words": 1})], 0)
+
+    with pytest.raises(OutputTooLargeError, match="exchange request too large"):
+        call(fake_backend, hand_in_too_much)
+
+
+def test_exchange_requests_are_sized_as_sent(fake_backend):
+    result = FinishedResult("id", {"summary": "é" * 10, "words": 1}, STATS)
+    call(fake_backend, lambda c: c.exchange([result], 0))
+    (request,) = fake_backend.calls("jobs/exchange")
+    sent = int(request.headers["Content-Length"])
+    assert sent == len(encode_json(exchange_request([result], 0)))
 
 
 def test_fail_and_release(fake_backend):

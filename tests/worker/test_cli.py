@@ -56,7 +56,7 @@ def test_sigterm_mid_job_releases_the_lease(fake_backend, fake_openai, start_wor
     assert fail.body == {"error": "node shutting down", "release": True}
     job = fake_backend.jobs[job_id]
     assert (job.status, job.attempts) == ("queued", 0)
-    assert fake_backend.calls("submit") == []
+    assert not any(fake_backend.handed_in())
 
 
 def test_sigint_lets_a_nearly_done_job_finish(fake_backend, fake_openai, start_worker):
@@ -97,26 +97,30 @@ def test_output_that_stays_invalid_is_reported_as_failed(fake_backend, fake_open
 
 
 def test_backend_5xx_is_retried(fake_backend, fake_openai, start_worker):
+    fake_openai.latency = 0.5
     fake_openai.responder = valid_reply
     fake_backend.add_job("echo_summary", {"text": "a"})
-    fake_backend.inject("POST", "/api/v1/jobs/lease", 503, times=2)
-    fake_backend.inject("POST", "/api/v1/leases/", 502, times=1)
-    code, output = finish(start_worker(*node_args(fake_backend, fake_openai, "--once")))
+    fake_backend.inject("POST", "/api/v1/jobs/exchange", 503, times=2)
+    process = start_worker(*node_args(fake_backend, fake_openai, "--once"))
+    fake_openai.wait_for_requests(1, timeout=20)
+    fake_backend.inject("POST", "/api/v1/jobs/exchange", 502)  # the hand-in
+    code, output = finish(process)
     assert code == 0, output
     assert fake_backend.jobs[1].status == "done"
-    leases = fake_backend.calls("jobs/lease")
-    assert len(leases) == 3
+    lease_id = fake_backend.jobs[1].lease_id
+    assert fake_backend.handed_in() == [[], [], [], [lease_id], [lease_id]]
+    exchanges = fake_backend.calls("jobs/exchange")
     # Exponential backoff: the second pause is longer than a zero-wait retry would be.
-    assert leases[2].received_at - leases[1].received_at >= 0.5
+    assert exchanges[2].received_at - exchanges[1].received_at >= 0.5
 
 
 def test_429_retry_after_is_honoured(fake_backend, fake_openai, start_worker):
     fake_openai.responder = valid_reply
     fake_backend.add_job("echo_summary", {"text": "a"})
-    fake_backend.inject("POST", "/api/v1/jobs/lease", 429, headers={"Retry-After": "2"})
+    fake_backend.inject("POST", "/api/v1/jobs/exchange", 429, headers={"Retry-After": "2"})
     code, output = finish(start_worker(*node_args(fake_backend, fake_openai, "--once")))
     assert code == 0, output
-    first, second = fake_backend.calls("jobs/lease")
+    first, second, _hand_in = fake_backend.calls("jobs/exchange")
     assert second.received_at - first.received_at >= 2
 
 
