@@ -2,7 +2,10 @@
 
 from celery import shared_task
 
-from tasks.validation import resolve_replication, validate_result
+from tasks.validation import resolve_replication, validate_results
+
+# Results per re-dispatched validation message (one message per submit request otherwise).
+VALIDATION_BATCH = 64
 
 
 @shared_task(name="tasks.maintenance.reconcile_pipeline")
@@ -38,8 +41,8 @@ def reconcile_validation() -> int:
     from alexandria.jobs.selectors import stale_pending_result_ids, stalled_replication_ids
 
     results = stale_pending_result_ids()
-    for result_id in results:
-        validate_result.delay(result_id)
+    for start in range(0, len(results), VALIDATION_BATCH):
+        validate_results.delay(results[start : start + VALIDATION_BATCH])
     jobs = stalled_replication_ids()
     for job_id in jobs:
         resolve_replication.delay(job_id)

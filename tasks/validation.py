@@ -13,12 +13,14 @@ RETRY_POLICY = {
 }
 
 
-@shared_task(name="tasks.validation.validate_result", **RETRY_POLICY)
-def validate_result(result_id: int) -> None:
-    """Validate a submitted result, then apply/credit it or ask for a replica (idempotent)."""
-    from alexandria.jobs.validation import validate_result as validate
+@shared_task(name="tasks.validation.validate_results", **RETRY_POLICY)
+def validate_results(result_ids: list[int]) -> None:
+    """Validate submitted results (one message per submit request), then apply/credit each or
+    ask for a replica. Idempotent, so a retry after a partial run is safe."""
+    from alexandria.jobs.validation import validate_result
 
-    validate(result_id)
+    for result_id in result_ids:
+        validate_result(result_id)
 
 
 @shared_task(name="tasks.validation.resolve_replication", **RETRY_POLICY)

@@ -109,6 +109,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # Plan prepared statements once per connection. Only the job protocol's hand-written
+    # statements are prepared (alexandria.jobs.pg_queue); Django binds its own parameters
+    # client-side, so its queries are planned as before.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c plan_cache_mode=force_generic_plan"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = os.environ.get("CACHE_URL", "")
@@ -252,6 +259,8 @@ LEASE_CHARS_PER_SECOND = env_int("LEASE_CHARS_PER_SECOND", 200)
 LEASE_MAX_SECONDS = env_int("LEASE_MAX_SECONDS", 3600)
 # Submitted results larger than this (request body or canonical JSON output) get HTTP 413.
 RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 1024 * 1024)
+# One /jobs/exchange request (several results plus the lease request) may be this large.
+EXCHANGE_MAX_BYTES = env_int("EXCHANGE_MAX_BYTES", 8 * 1024 * 1024)
 # Adaptive replication (BOINC style): results of nodes below TRUST_THRESHOLD, of flagged nodes
 # and a REPLICATION_SAMPLE_RATE share of trusted ones are re-run by another contributor's node;
 # two agreeing results make a quorum, at most MAX_REPLICAS replicas per job.

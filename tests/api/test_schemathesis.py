@@ -86,7 +86,7 @@ def seeded(live_server, settings, monkeypatch) -> Seeded:
     ).node
     pair = {"id": "p0", "text": "a cat", "image_b64": "iVBORw0KGgo="}
     job_services.create_job("clip_score", {"pairs": [pair], "threshold": 0.28})
-    lease = job_services.lease_jobs(node, max_jobs=1)[0].lease
+    lease_id = job_services.lease_jobs(node, max_jobs=1)[0].lease_id
 
     source = Source.objects.create(
         title="Ancient libraries",
@@ -111,9 +111,9 @@ def seeded(live_server, settings, monkeypatch) -> Seeded:
     return Seeded(
         node_token=registered.token,
         path_values={
-            "/api/v1/leases/{lease_id}/heartbeat": {"lease_id": str(lease.pk)},
-            "/api/v1/leases/{lease_id}/submit": {"lease_id": str(lease.pk)},
-            "/api/v1/leases/{lease_id}/fail": {"lease_id": str(lease.pk)},
+            "/api/v1/leases/{lease_id}/heartbeat": {"lease_id": str(lease_id)},
+            "/api/v1/leases/{lease_id}/submit": {"lease_id": str(lease_id)},
+            "/api/v1/leases/{lease_id}/fail": {"lease_id": str(lease_id)},
             "/api/v1/nodes/{id}/revoke": {"id": own_node.pk},
             "/api/v1/sources/{id}": {"id": source.pk},
             "/api/v1/reviews/tasks/{id}/answer": {"id": task.pk},

@@ -1,12 +1,15 @@
-"""Fixtures for the job system: nodes registered through the real API, clip_score jobs."""
+"""Fixtures for the job system: nodes registered through the real API, clip_score jobs, and
+``queue_path`` to run the job protocol through both of its implementations."""
 
 import base64
 from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
+from alexandria.jobs import services
 from alexandria.jobs.models import WorkerNode
 from alexandria.jobs.services import create_job
 
@@ -31,6 +34,20 @@ class RegisteredNode:
             format="json",
         )
 
+    def exchange(self, results=(), **body):
+        """POST /jobs/exchange; ``results`` are (lease id, output[, stats]) tuples or dicts."""
+        items = [
+            item
+            if isinstance(item, dict)
+            else {
+                "lease_id": str(item[0]),
+                "output": item[1],
+                "stats": item[2] if len(item) > 2 else {"elapsed_s": 1.0},
+            }
+            for item in results
+        ]
+        return self.client.post("/api/v1/jobs/exchange", {"results": items, **body}, format="json")
+
     def heartbeat(self, lease_id):
         return self.client.post(f"/api/v1/leases/{lease_id}/heartbeat", {}, format="json")
 
@@ -45,6 +62,17 @@ def _jobs_settings(settings):
     settings.REPLICATION_SAMPLE_RATE = 0.0
     settings.TRUST_THRESHOLD = 0.5
     cache.clear()
+
+
+@pytest.fixture(params=["pg_queue", "orm"])
+def queue_path(request, monkeypatch) -> str:
+    """Run a test through each implementation of leasing and submitting: the hand-written
+    PostgreSQL statements (``pg_queue``) and the portable ORM path that SQLite always uses.
+    Modules of protocol tests use it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    if request.param == "pg_queue" and connection.vendor != "postgresql":
+        pytest.skip("pg_queue runs only on PostgreSQL; on SQLite it would repeat the orm variant")
+    monkeypatch.setattr(services, "USE_PG_QUEUE", request.param == "pg_queue")
+    return request.param
 
 
 def node_client(token: str) -> APIClient:

@@ -12,6 +12,8 @@ from alexandria.jobs.models import Job, JobEvent, Lease
 from alexandria.jobs.services import cancel_job, create_job, expire_overdue_leases, lease_seconds
 from tests.jobs.conftest import clip_payload, node_client
 
+pytestmark = pytest.mark.usefixtures("queue_path")
+
 
 def _expire_now(job: Job) -> None:
     past = timezone.now() - timedelta(seconds=1)

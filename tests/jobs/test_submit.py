@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from alexandria.jobs.models import Job, JobEvent, JobResult
 from tests.jobs.conftest import clip_output
+
+pytestmark = pytest.mark.usefixtures("queue_path")
 
 
 def _leased(node, clip_job, **job_kwargs):

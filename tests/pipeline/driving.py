@@ -23,13 +23,12 @@ def run_job(node: WorkerNode, job: Job, output: dict[str, Any]) -> JobResult | N
     """Lease exactly ``job`` and submit ``output`` for it (validated eagerly)."""
     Job.objects.filter(pk=job.pk).update(priority=30000)
     granted = lease_jobs(node, max_jobs=1, kinds=[job.kind])
-    assert granted and granted[0].job.pk == job.pk, "the job to run is not next in the queue"
+    assert granted and granted[0].job_id == job.pk, "the job to run is not next in the queue"
     try:
-        result = submit_result(node, granted[0].lease.pk, output=output, stats={})
+        outcome = submit_result(node, granted[0].lease_id, output=output, stats={})
     except OutputRejected:
         return None
-    result.refresh_from_db()
-    return result
+    return JobResult.objects.get(pk=outcome.result_id)
 
 
 def drain(node: WorkerNode, produce: Producer, *, kinds: list[str] | None = None) -> int:
@@ -39,8 +38,7 @@ def drain(node: WorkerNode, produce: Producer, *, kinds: list[str] | None = None
         granted = lease_jobs(node, max_jobs=1, kinds=kinds)
         if not granted:
             return ran
-        job = granted[0].job
-        output = produce(job.kind, job.payload)
+        output = produce(granted[0].kind, granted[0].payload)
         with contextlib.suppress(OutputRejected):
-            submit_result(node, granted[0].lease.pk, output=output, stats={})
+            submit_result(node, granted[0].lease_id, output=output, stats={})
         ran += 1

@@ -1,4 +1,4 @@
-"""A JSON parser that tells the caller plainly when the body is not UTF-8."""
+"""A JSON parser that tells the caller plainly when the body is not UTF-8 or not JSON."""
 
 import json
 
@@ -17,6 +17,11 @@ class StrictUtf8JSONParser(JSONParser):
                 "Send text encoded as UTF-8."
             ) from exc
         try:
-            return json.loads(decoded)
+            return json.loads(decoded, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from exc
+
+
+def _refuse_constant(name: str):
+    """NaN and Infinity are not JSON (Python's parser accepts them; the database doesn't)."""
+    raise ValueError(f"{name} is not a JSON number")

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alexandria.api.apis import HealthApi, MeApi
 from alexandria.jobs.apis import (
+    JobsExchangeApi,
     LeaderboardApi,
     LeaseFailApi,
     LeaseHeartbeatApi,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("nodes/me", NodeMeApi.as_view(), name="node-me"),
     path("nodes/<int:pk>/revoke", NodeRevokeApi.as_view(), name="node-revoke"),
     path("jobs/lease", LeaseJobsApi.as_view(), name="jobs-lease"),
+    path("jobs/exchange", JobsExchangeApi.as_view(), name="jobs-exchange"),
     path("leases/<uuid:lease_id>/heartbeat", LeaseHeartbeatApi.as_view(), name="lease-heartbeat"),
     path("leases/<uuid:lease_id>/submit", LeaseSubmitApi.as_view(), name="lease-submit"),
     path("leases/<uuid:lease_id>/fail", LeaseFailApi.as_view(), name="lease-fail"),

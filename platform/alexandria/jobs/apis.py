@@ -1,5 +1,7 @@
 """The volunteer job protocol (nodes) and the member-facing node and leaderboard endpoints."""
 
+from datetime import UTC
+
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,6 +17,8 @@ from alexandria.api.parsers import StrictUtf8JSONParser
 from alexandria.api.permissions import IsMember, IsWorkerNode
 from alexandria.jobs import selectors, services
 from alexandria.jobs.serializers import (
+    ExchangeRequestSerializer,
+    ExchangeResponseSerializer,
     FailLeaseSerializer,
     FailResponseSerializer,
     HeartbeatResponseSerializer,
@@ -142,19 +146,26 @@ class LeaseJobsApi(NodeProtocolApi):
             max_jobs=serializer.validated_data["max_jobs"],
             kinds=serializer.validated_data.get("kinds"),
         )
-        jobs = [
-            {
-                "lease_id": grant.lease.pk,
-                "job_id": grant.job.pk,
-                "kind": grant.job.kind,
-                "kind_version": grant.job.kind_version,
-                "payload": grant.job.payload,
-                "lease_expires_at": grant.lease.expires_at,
-                "lease_seconds": grant.seconds,
-            }
-            for grant in granted
-        ]
-        return Response(LeaseResponseSerializer({"jobs": jobs}).data)
+        return Response({"jobs": [_leased_job(grant) for grant in granted]})
+
+
+def _leased_job(grant: services.GrantedLease) -> dict:
+    """A LeasedJobSerializer body, built directly: this is the hottest response there is."""
+    return {
+        "lease_id": str(grant.lease_id),
+        "job_id": grant.job_id,
+        "kind": grant.kind,
+        "kind_version": grant.kind_version,
+        "payload": grant.payload,
+        "lease_expires_at": _iso_datetime(grant.expires_at),
+        "lease_seconds": grant.seconds,
+    }
+
+
+def _iso_datetime(value) -> str:
+    """As DRF's DateTimeField writes it (UTC with a Z)."""
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class LeaseHeartbeatApi(NodeProtocolApi):
@@ -174,6 +185,13 @@ class LeaseHeartbeatApi(NodeProtocolApi):
         return Response(HeartbeatResponseSerializer(body).data)
 
 
+def _check_declared_size(request, limit: int) -> None:
+    """Refuse an oversized body from its Content-Length, before parsing it."""
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > limit:
+        raise PayloadTooLarge(f"The request is {declared:,} bytes; the limit is {limit:,} bytes.")
+
+
 class LeaseSubmitApi(NodeProtocolApi):
     """Hand in a job's output; repeating the same submission is safe."""
 
@@ -187,16 +205,11 @@ class LeaseSubmitApi(NodeProtocolApi):
         },
     )
     def post(self, request, lease_id):
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES:
-            raise PayloadTooLarge(
-                f"The request is {declared:,} bytes; results are limited to "
-                f"{settings.RESULT_MAX_BYTES:,} bytes."
-            )
+        _check_declared_size(request, settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES)
         serializer = SubmitResultSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            result = services.submit_result(
+            outcome = services.submit_result(
                 request.auth,
                 lease_id,
                 output=serializer.validated_data["output"],
@@ -204,8 +217,61 @@ class LeaseSubmitApi(NodeProtocolApi):
             )
         except services.JobsError as exc:
             raise _translate(exc) from exc
+        return Response({"result_id": outcome.result_id, "status": outcome.result_status})
+
+
+_OUTCOME_STATUS = {
+    services.LeaseNotFound: 404,
+    services.LeaseConflict: 409,
+    services.ResultTooLarge: 413,
+    services.OutputRejected: 400,
+}
+
+
+def _outcome_body(outcome: services.SubmitOutcome) -> dict:
+    error = outcome.error
+    return {
+        "lease_id": str(outcome.lease_id),
+        "status": 200 if error is None else _OUTCOME_STATUS[type(error)],
+        "result_id": outcome.result_id,
+        "result_status": outcome.result_status,
+        "detail": "" if error is None else str(error),
+        "errors": getattr(error, "errors", None),
+    }
+
+
+class JobsExchangeApi(NodeProtocolApi):
+    """Hand in finished results and lease more work in one round trip (BOINC's scheduler
+    request). Each result is judged on its own, as the submit endpoint would; then up to
+    ``max_jobs`` jobs are leased as the lease endpoint would."""
+
+    @extend_schema(
+        request=ExchangeRequestSerializer,
+        responses={
+            200: ExchangeResponseSerializer,
+            413: OpenApiResponse(description="The request is larger than EXCHANGE_MAX_BYTES."),
+        },
+    )
+    def post(self, request):
+        _check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
+        serializer = ExchangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        outcomes = services.submit_results(
+            request.auth,
+            [
+                services.Submission(item["lease_id"], item["output"], dict(item["stats"]))
+                for item in data["results"]
+            ],
+        )
+        granted = services.lease_jobs(
+            request.auth, max_jobs=data["max_jobs"], kinds=data.get("kinds")
+        )
         return Response(
-            SubmitResponseSerializer({"result_id": result.pk, "status": result.status}).data
+            {
+                "results": [_outcome_body(outcome) for outcome in outcomes],
+                "jobs": [_leased_job(grant) for grant in granted],
+            }
         )
 
 

@@ -99,6 +99,45 @@ class SubmitResultSerializer(serializers.Serializer):
     stats = ResultStatsSerializer(required=False, default=dict)
 
 
+class SubmittedResultSerializer(SubmitResultSerializer):
+    lease_id = serializers.UUIDField()
+
+
+class ExchangeRequestSerializer(serializers.Serializer):
+    results = SubmittedResultSerializer(
+        many=True, required=False, default=list, max_length=MAX_LEASE_BATCH
+    )
+    max_jobs = serializers.IntegerField(
+        min_value=0, max_value=MAX_LEASE_BATCH, default=0, help_text="0: only hand in results."
+    )
+    kinds = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=100
+    )
+
+    def validate_results(self, results):
+        if len({item["lease_id"] for item in results}) != len(results):
+            raise serializers.ValidationError("Each lease may appear only once.")
+        return results
+
+
+class ExchangeOutcomeSerializer(serializers.Serializer):
+    lease_id = serializers.UUIDField()
+    status = serializers.IntegerField(
+        help_text="What POST /leases/{lease_id}/submit would have answered: 200 taken (or an "
+        "identical repeat), 400 output breaks the kind's schema, 404 no such lease, 409 lease "
+        "lost or a different output already in, 413 output too large."
+    )
+    result_id = serializers.IntegerField(allow_null=True)
+    result_status = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_blank=True)
+    errors = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class ExchangeResponseSerializer(serializers.Serializer):
+    results = ExchangeOutcomeSerializer(many=True, help_text="One per submitted result, in order.")
+    jobs = LeasedJobSerializer(many=True)
+
+
 class SubmitResponseSerializer(serializers.Serializer):
     result_id = serializers.IntegerField()
     status = serializers.CharField(help_text="The result's validation status.")

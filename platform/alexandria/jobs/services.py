@@ -7,17 +7,20 @@ every transaction is ``BEGIN IMMEDIATE`` (see settings), so lease calls run one 
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
 
 from alexandria.contributors.models import Contributor
+from alexandria.jobs import pg_queue
+from alexandria.jobs.dispatch import dispatcher
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.tokens import hash_node_token, new_node_token
 from alexandria.sources.models import Source
@@ -27,6 +30,15 @@ TOKEN_PREFIX_CHARS = 12
 MAX_PRIORITY = 32767
 OUTSTANDING = (Job.Status.QUEUED, Job.Status.LEASED, Job.Status.VALIDATING)
 FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+
+
+# The hand-written PostgreSQL statements of the lease and submit paths (pg_queue); tests turn
+# this off to run the same rules through the portable ORM path on PostgreSQL too.
+USE_PG_QUEUE = True
+
+
+def use_pg_queue() -> bool:
+    return USE_PG_QUEUE and connection.vendor == "postgresql"
 
 
 class JobsError(Exception):
@@ -238,8 +250,12 @@ def lease_seconds(size_hint: int) -> int:
 
 @dataclass(frozen=True)
 class GrantedLease:
-    lease: Lease
-    job: Job
+    lease_id: uuid.UUID
+    job_id: int
+    kind: str
+    kind_version: str
+    payload: dict
+    expires_at: datetime
     seconds: int
 
 
@@ -254,8 +270,20 @@ def lease_jobs(
     if not allowed or max_jobs < 1:
         return []
     now = timezone.now()
+    if use_pg_queue():
+        rows = pg_queue.lease_queued(node, sorted(allowed), max_jobs, now)
+        if rows is not None:
+            return [GrantedLease(*row) for row in rows]
+    return _lease_jobs_orm(node, sorted(allowed), max_jobs, now)
+
+
+def _lease_jobs_orm(
+    node: WorkerNode, kinds: list[str], max_jobs: int, now: datetime
+) -> list[GrantedLease]:
+    """The general lease path: takes overdue leases over, then queued jobs (PostgreSQL runs it
+    when overdue leases wait; SQLite always)."""
     candidates = (
-        _leasable_by(node, sorted(allowed))
+        _leasable_by(node, kinds)
         .only(
             "id",
             "kind",
@@ -284,12 +312,10 @@ def lease_jobs(
             )
         if not jobs:
             return []
-        granted = []
+        leases = []
         for job in jobs:
-            seconds = lease_seconds(job.size_hint)
-            job.lease_expires_at = now + timedelta(seconds=seconds)
-            lease = Lease(job=job, node=node, expires_at=job.lease_expires_at, leased_at=now)
-            granted.append(GrantedLease(lease=lease, job=job, seconds=seconds))
+            job.lease_expires_at = now + timedelta(seconds=lease_seconds(job.size_hint))
+            leases.append(Lease(job=job, node=node, expires_at=job.lease_expires_at, leased_at=now))
         expiries = {job.lease_expires_at for job in jobs}
         Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
             status=Job.Status.LEASED,
@@ -301,8 +327,19 @@ def lease_jobs(
                 else Case(*(When(pk=job.pk, then=Value(job.lease_expires_at)) for job in jobs))
             ),
         )
-        Lease.objects.bulk_create([grant.lease for grant in granted])
-    return granted
+        Lease.objects.bulk_create(leases)
+    return [
+        GrantedLease(
+            lease_id=lease.pk,
+            job_id=job.pk,
+            kind=job.kind,
+            kind_version=job.kind_version,
+            payload=job.payload,
+            expires_at=lease.expires_at,
+            seconds=lease_seconds(job.size_hint),
+        )
+        for job, lease in zip(jobs, leases, strict=True)
+    ]
 
 
 def _leasable_by(node: WorkerNode, kinds: list[str]):
@@ -457,64 +494,221 @@ def heartbeat(node: WorkerNode, lease_id) -> Heartbeat:
     return Heartbeat(lease.pk, expires_at, cancelled=False)
 
 
-def submit_result(node: WorkerNode, lease_id, *, output: dict, stats: dict) -> JobResult:
-    """Accept a node's output for validation. Repeating the same output answers the same;
-    a late result is still taken while nobody else holds the job."""
-    encoded = canonical_json(output)
-    if len(encoded) > settings.RESULT_MAX_BYTES:
-        raise ResultTooLarge(
-            f"The output is {len(encoded):,} bytes; results are limited to "
-            f"{settings.RESULT_MAX_BYTES:,} bytes."
-        )
-    digest = hashlib.sha256(encoded).hexdigest()
-    lease = _node_lease(node, lease_id)
-    previous = JobResult.objects.filter(lease=lease).first()
-    if previous is not None:
-        return _same_submission(previous, digest)
-    now = timezone.now()
-    schema_errors: list[str] = []
-    with transaction.atomic():
-        job = _lock_lease_job(lease)
-        previous = JobResult.objects.filter(lease=lease).first()
-        if previous is not None:
-            return _same_submission(previous, digest)
-        taken_back = lease.state == Lease.State.EXPIRED and job.status == Job.Status.QUEUED
-        if lease.state != Lease.State.ACTIVE and not taken_back:
-            raise LeaseConflict(_LOST[lease.state])
-        schema_errors = get_kind(job.kind).output_errors(output)
-        if schema_errors:
-            JobEvent.objects.create(
-                job=job,
-                node=node,
-                kind=JobEvent.Kind.INVALID,
-                message="output schema: " + "; ".join(schema_errors)[:2000],
+@dataclass(frozen=True)
+class Submission:
+    """One output a node hands in for one of its leases."""
+
+    lease_id: uuid.UUID
+    output: dict
+    stats: dict
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What became of one submission: a stored result, or the refusal to report."""
+
+    lease_id: uuid.UUID
+    result_id: int | None = None
+    result_status: str | None = None
+    error: JobsError | None = None
+
+
+class _LeaseRow(NamedTuple):
+    lease_id: uuid.UUID
+    job_id: int
+    state: str
+    leased_at: datetime
+    result_id: int | None
+    result_sha256: str | None
+    result_status: str | None
+
+
+def submit_result(node: WorkerNode, lease_id, *, output: dict, stats: dict) -> SubmitOutcome:
+    """Accept one output for validation; raises the refusal as a JobsError."""
+    (outcome,) = submit_results(node, [Submission(lease_id, output, stats)])
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def submit_results(node: WorkerNode, submissions: list[Submission]) -> list[SubmitOutcome]:
+    """Accept outputs for validation, each judged on its own, all in one transaction.
+    Repeating the same output answers the same; a late result is still taken while nobody
+    else holds the job. Outcomes come back in the order of ``submissions``."""
+    if len({submission.lease_id for submission in submissions}) != len(submissions):
+        raise InvalidInput("Each lease may appear only once in a request.")
+    outcomes: dict[uuid.UUID, SubmitOutcome] = {}
+    checked = []
+    for submission in submissions:
+        encoded = canonical_json(submission.output)
+        if len(encoded) > settings.RESULT_MAX_BYTES:
+            outcomes[submission.lease_id] = SubmitOutcome(
+                submission.lease_id,
+                error=ResultTooLarge(
+                    f"The output is {len(encoded):,} bytes; results are limited to "
+                    f"{settings.RESULT_MAX_BYTES:,} bytes."
+                ),
             )
-            WorkerNode.objects.filter(pk=node.pk).update(invalid_results=F("invalid_results") + 1)
-            lower_trust([node.pk])
         else:
-            result = JobResult.objects.create(
-                job=job, node=node, lease=lease, output=output, output_sha256=digest, stats=stats
-            )
-            Lease.objects.filter(pk=lease.pk).update(state=Lease.State.SUBMITTED, ended_at=now)
-            Job.objects.filter(pk=job.pk).update(
-                status=Job.Status.VALIDATING, lease_expires_at=None, updated_at=now
-            )
-            suspicion = implausible_speed(
-                stats, seconds_held=(now - lease.leased_at).total_seconds()
-            )
-            if suspicion:
-                WorkerNode.objects.filter(pk=node.pk).update(is_flagged=True, flag_reason=suspicion)
-            transaction.on_commit(lambda: _enqueue_validation(result.pk))
-    if schema_errors:
-        # Raised after the commit: the invalid submission stays on the node's record.
-        raise OutputRejected(schema_errors)
-    return result
+            digest = hashlib.sha256(encoded).hexdigest()
+            checked.append((submission, digest, b"\\u0000" in encoded))
+    if checked:
+        outcomes.update(_take_submissions(node, checked))
+    return [outcomes[submission.lease_id] for submission in submissions]
 
 
-def _same_submission(previous: JobResult, digest: str) -> JobResult:
-    if previous.output_sha256 != digest:
-        raise LeaseConflict("A different output was already submitted for this lease.")
-    return previous
+def _take_submissions(node: WorkerNode, checked: list) -> dict[uuid.UUID, SubmitOutcome]:
+    now = timezone.now()
+    outcomes = {}
+    accepted, invalid = [], []
+    with transaction.atomic():
+        jobs, leases = _lock_node_leases(node, [item[0].lease_id for item in checked])
+        by_id = {lease.lease_id: lease for lease in leases}
+        for submission, digest, may_hold_nul in checked:
+            lease = by_id.get(submission.lease_id)
+            if lease is None:
+                outcomes[submission.lease_id] = SubmitOutcome(
+                    submission.lease_id, error=LeaseNotFound("No such lease.")
+                )
+                continue
+            if lease.result_id is not None:
+                outcomes[submission.lease_id] = _repeated(lease, digest)
+                continue
+            kind, job_status = jobs[lease.job_id]
+            taken_back = lease.state == Lease.State.EXPIRED and job_status == Job.Status.QUEUED
+            if lease.state != Lease.State.ACTIVE and not taken_back:
+                outcomes[submission.lease_id] = SubmitOutcome(
+                    submission.lease_id, error=LeaseConflict(_LOST[lease.state])
+                )
+                continue
+            errors = get_kind(kind).output_errors(submission.output)
+            if not errors and may_hold_nul:
+                errors = _unstorable(submission.output)
+            if errors:
+                invalid.append((lease.job_id, errors))
+                outcomes[submission.lease_id] = SubmitOutcome(
+                    submission.lease_id, error=OutputRejected(errors)
+                )
+            else:
+                accepted.append((lease, submission, digest))
+                # A second lease of the same job in this batch is now too late.
+                jobs[lease.job_id] = (kind, Job.Status.VALIDATING)
+        if invalid:
+            _record_invalid_outputs(node, invalid)
+        if accepted:
+            stored = _store_results(
+                node,
+                [
+                    (lease.job_id, lease.lease_id, submission.output, digest, submission.stats)
+                    for lease, submission, digest in accepted
+                ],
+                now,
+            )
+            for lease, _, _ in accepted:
+                outcomes[lease.lease_id] = SubmitOutcome(
+                    lease.lease_id, stored[lease.lease_id], JobResult.Status.PENDING
+                )
+            _flag_implausible_speed(node, accepted, now)
+            result_ids = list(stored.values())
+            transaction.on_commit(lambda: dispatcher.announce(result_ids))
+    return outcomes
+
+
+def _unstorable(value: Any) -> list[str]:
+    """JSON the database refuses: PostgreSQL's jsonb has no NUL character in strings."""
+    if isinstance(value, str):
+        return ["text contains a NUL character (\\u0000)"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [error for item in (*value, *value.values()) for error in _unstorable(item)][:1]
+    if isinstance(value, list):
+        return [error for item in value for error in _unstorable(item)][:1]
+    return []
+
+
+def _repeated(lease: _LeaseRow, digest: str) -> SubmitOutcome:
+    if lease.result_sha256 != digest:
+        return SubmitOutcome(
+            lease.lease_id,
+            error=LeaseConflict("A different output was already submitted for this lease."),
+        )
+    return SubmitOutcome(lease.lease_id, lease.result_id, lease.result_status)
+
+
+def _lock_node_leases(
+    node: WorkerNode, lease_ids: list
+) -> tuple[dict[int, tuple[str, str]], list[_LeaseRow]]:
+    """Lock the jobs behind the node's ``lease_ids`` (replicas' primaries first), then read
+    the leases and any results they already have."""
+    if use_pg_queue():
+        jobs, rows = pg_queue.lock_node_leases(node, lease_ids)
+        return jobs, [_LeaseRow(*row) for row in rows]
+    own = Lease.objects.filter(pk__in=lease_ids, node=node)
+    ids = set()
+    for job_id, primary_id in own.values_list("job_id", "job__replica_of_id"):
+        ids.update(filter(None, (job_id, primary_id)))
+    jobs = {job.pk: (job.kind, job.status) for job in lock_jobs(sorted(ids))}
+    rows = own.values_list(
+        "id",
+        "job_id",
+        "state",
+        "leased_at",
+        "result__id",
+        "result__output_sha256",
+        "result__status",
+    )
+    return jobs, [_LeaseRow(*row) for row in rows]
+
+
+def _store_results(node: WorkerNode, accepted: list[tuple], now: datetime) -> dict:
+    """Store (job id, lease id, output, sha256, stats) rows as pending results, end their
+    leases and move their jobs to validation. {lease id: result id}."""
+    if use_pg_queue():
+        return pg_queue.store_results(node, accepted, now)
+    results = JobResult.objects.bulk_create(
+        JobResult(
+            job_id=job_id,
+            node=node,
+            lease_id=lease_id,
+            output=output,
+            output_sha256=digest,
+            stats=stats,
+        )
+        for job_id, lease_id, output, digest, stats in accepted
+    )
+    Lease.objects.filter(pk__in=[item[1] for item in accepted]).update(
+        state=Lease.State.SUBMITTED, ended_at=now
+    )
+    Job.objects.filter(pk__in=[item[0] for item in accepted]).update(
+        status=Job.Status.VALIDATING, lease_expires_at=None, updated_at=now
+    )
+    return {result.lease_id: result.pk for result in results}
+
+
+def _record_invalid_outputs(node: WorkerNode, invalid: list[tuple[int, list[str]]]) -> None:
+    """Outputs that break their kind's schema stay on the job's and the node's record, and
+    each one halves the node's trust."""
+    JobEvent.objects.bulk_create(
+        JobEvent(
+            job_id=job_id,
+            node=node,
+            kind=JobEvent.Kind.INVALID,
+            message="output schema: " + "; ".join(errors)[:2000],
+        )
+        for job_id, errors in invalid
+    )
+    WorkerNode.objects.filter(pk=node.pk).update(
+        invalid_results=F("invalid_results") + len(invalid), trust=F("trust") * 0.5 ** len(invalid)
+    )
+
+
+def _flag_implausible_speed(node: WorkerNode, accepted: list, now: datetime) -> None:
+    for lease, submission, _ in accepted:
+        suspicion = implausible_speed(
+            submission.stats, seconds_held=(now - lease.leased_at).total_seconds()
+        )
+        if suspicion:
+            WorkerNode.objects.filter(pk=node.pk).update(is_flagged=True, flag_reason=suspicion)
+            return
 
 
 def implausible_speed(stats: dict, *, seconds_held: float) -> str:
@@ -532,12 +726,6 @@ def implausible_speed(stats: dict, *, seconds_held: float) -> str:
             f"{tokens} completion tokens within {seconds_held:.3f}s of leasing (limit {limit:g}/s)"
         )
     return ""
-
-
-def _enqueue_validation(result_id: int) -> None:
-    from tasks.validation import validate_result
-
-    validate_result.delay(result_id)
 
 
 @dataclass(frozen=True)

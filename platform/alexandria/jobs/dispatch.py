@@ -1,0 +1,67 @@
+"""Hands submitted results to validation.
+
+Publishing one Celery message costs more CPU than the rest of a submit request, so each web
+process gathers result ids for a moment and sends them in one message. The database stays the
+truth: results a process took but never announced (it died in between) are still pending, and
+the reconciler (``tasks.maintenance.reconcile_validation``) dispatches them.
+"""
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+GATHER_SECONDS = 0.05
+MAX_IDS_PER_MESSAGE = 256
+
+
+class ValidationDispatcher:
+    def __init__(self, gather_seconds: float = GATHER_SECONDS):
+        self.gather_seconds = gather_seconds
+        self._lock = threading.Lock()
+        self._pending: list[int] = []
+        self._has_pending = threading.Event()
+        self._owner_pid: int | None = None
+
+    def announce(self, result_ids: list[int]) -> None:
+        """Queue these results for validation (called once their transaction committed)."""
+        from tasks.app import app
+        from tasks.validation import validate_results
+
+        if app.conf.task_always_eager:  # no broker (tests, the embedded default): run now
+            validate_results.delay(result_ids)
+            return
+        with self._lock:
+            if self._owner_pid != os.getpid():  # first use in this process (or after a fork)
+                self._owner_pid = os.getpid()
+                self._pending = []
+                threading.Thread(target=self._run, name="validation-dispatch", daemon=True).start()
+            self._pending.extend(result_ids)
+            self._has_pending.set()
+
+    def flush(self) -> None:
+        """Send what was gathered, in messages of at most MAX_IDS_PER_MESSAGE ids."""
+        from tasks.validation import validate_results
+
+        with self._lock:
+            ids, self._pending = self._pending, []
+            self._has_pending.clear()
+        for start in range(0, len(ids), MAX_IDS_PER_MESSAGE):
+            chunk = ids[start : start + MAX_IDS_PER_MESSAGE]
+            try:
+                validate_results.delay(chunk)
+            except Exception:
+                log.exception("%d results not sent to validation; the reconciler will", len(chunk))
+
+    def _run(self) -> None:
+        while True:
+            self._has_pending.wait()
+            time.sleep(self.gather_seconds)
+            self.flush()
+
+
+dispatcher = ValidationDispatcher()
+atexit.register(dispatcher.flush)

@@ -1,0 +1,192 @@
+"""The job protocol's hot statements, written by hand for PostgreSQL.
+
+Every node call (authentication, lease, submit) runs through here on PostgreSQL, so each step
+is one round trip of fixed SQL, prepared and planned once per database connection (settings
+sets ``plan_cache_mode=force_generic_plan``, which only prepared statements, these, obey):
+building the equivalent ORM queries, and planning them anew each time, costs several times
+more CPU than executing them. ``services`` keeps the ORM versions for SQLite (the embedded
+default) and for the rare paths (overdue leases, invalid outputs); both implement the same
+rules and the job tests run against each.
+"""
+
+import json
+from datetime import datetime
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+
+
+def _execute(statement: str, params: dict) -> list[tuple]:
+    """Run ``statement`` as a server-side prepared statement on Django's connection (and in
+    its transaction, if one is open); Django's own cursors bind parameters client-side."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
+_NODE_BY_HASH = """
+SELECT n.id, n.owner_id, n.name, n.token_hash, n.token_prefix, n.capabilities::text, n.trust,
+       n.valid_results, n.invalid_results, n.rejected_facts, n.is_flagged, n.flag_reason,
+       n.revoked_at, n.last_seen_at, n.created_at, c.user_id, c.is_banned
+FROM jobs_workernode n JOIN contributors_contributor c ON c.id = n.owner_id
+WHERE n.token_hash = %(token_hash)s
+"""
+
+
+# The WorkerNode fields _NODE_BY_HASH selects, in order (capabilities as JSON text).
+NODE_FIELDS = (
+    "id", "owner_id", "name", "token_hash", "token_prefix", "capabilities", "trust",
+    "valid_results", "invalid_results", "rejected_facts", "is_flagged", "flag_reason",
+    "revoked_at", "last_seen_at", "created_at",
+)  # fmt: skip
+
+
+def node_by_token_hash(token_hash: str) -> tuple | None:
+    """The NODE_FIELDS of the node with this token hash, then its owner's user id and whether
+    the owner is banned; None if no node has it."""
+    rows = _execute(_NODE_BY_HASH, {"token_hash": token_hash})
+    return rows[0] if rows else None
+
+
+# Queued jobs this node may take, in queue order, locked without waiting for other leasers.
+# A replica never goes to a contributor who already has a result in its group, and flagged
+# nodes verify nobody (the same rule as services._leasable_by). Nothing is taken while overdue
+# leases of these kinds wait: the caller then leases through the general path, which takes
+# them over first.
+_LEASE_QUEUED = """
+WITH overdue AS (
+    SELECT EXISTS (
+        SELECT 1 FROM jobs_job
+        WHERE status = 'leased' AND lease_expires_at < %(now)s AND kind = ANY(%(kinds)s)
+    ) AS waiting
+), picked AS (
+    SELECT j.id FROM jobs_job j
+    WHERE j.status = 'queued' AND j.kind = ANY(%(kinds)s)
+      AND NOT (SELECT waiting FROM overdue)
+      AND (j.replica_of_id IS NULL OR (NOT %(flagged)s AND NOT EXISTS (
+          SELECT 1 FROM jobs_jobresult r
+          JOIN jobs_workernode rn ON rn.id = r.node_id
+          JOIN jobs_job rj ON rj.id = r.job_id
+          WHERE (r.job_id = j.replica_of_id OR rj.replica_of_id = j.replica_of_id)
+            AND rn.owner_id = %(owner)s)))
+    ORDER BY j.priority DESC, j.id
+    LIMIT :limit
+    FOR UPDATE OF j SKIP LOCKED
+), leased AS (
+    UPDATE jobs_job j
+    SET status = 'leased', lease_owner_id = %(node)s, updated_at = %(now)s,
+        lease_expires_at = %(now)s + make_interval(
+            secs => LEAST(%(max_seconds)s, %(min_seconds)s + j.size_hint / %(chars_per_second)s))
+    FROM picked WHERE j.id = picked.id
+    RETURNING j.id, j.kind, j.kind_version, j.payload, j.priority, j.lease_expires_at,
+              LEAST(%(max_seconds)s, %(min_seconds)s + j.size_hint / %(chars_per_second)s)
+                  AS seconds
+), leases AS (
+    INSERT INTO jobs_lease (id, job_id, node_id, state, leased_at, expires_at)
+    SELECT gen_random_uuid(), id, %(node)s, 'active', %(now)s, lease_expires_at FROM leased
+    RETURNING id, job_id
+)
+SELECT overdue.waiting, leases.id, leased.id, leased.kind, leased.kind_version,
+       leased.payload::text, leased.lease_expires_at, leased.seconds
+FROM overdue
+LEFT JOIN (leased JOIN leases ON leases.job_id = leased.id) ON true
+ORDER BY leased.priority DESC, leased.id
+"""
+
+
+def lease_queued(node, kinds: list[str], limit: int, now: datetime) -> list[tuple] | None:
+    """Lease up to ``limit`` queued jobs to ``node`` in one statement. Rows of (lease id,
+    job id, kind, kind version, payload, expiry, seconds); None when overdue leases wait."""
+    # The limit is written into the statement (one prepared statement per batch size): with
+    # a parameter, the generic plan would expect a large share of the queue and scan it all.
+    rows = _execute(
+        _LEASE_QUEUED.replace(":limit", str(int(limit))),
+        {
+            "now": now,
+            "kinds": kinds,
+            "node": node.pk,
+            "owner": node.owner_id,
+            "flagged": node.is_flagged,
+            "min_seconds": settings.LEASE_MIN_SECONDS,
+            "max_seconds": settings.LEASE_MAX_SECONDS,
+            "chars_per_second": settings.LEASE_CHARS_PER_SECOND,
+        },
+    )
+    if rows[0][0]:
+        return None
+    return [
+        (lease_id, job_id, kind, version, json.loads(payload), expires_at, seconds)
+        for _, lease_id, job_id, kind, version, payload, expires_at, seconds in rows
+        if lease_id is not None
+    ]
+
+
+# The jobs behind these leases of the node, with the primaries of replicas, locked in id order
+# (a primary's id is below its replicas'): the order every writer of job rows keeps.
+_LOCK_LEASE_JOBS = """
+SELECT j.id, j.kind, j.status FROM jobs_job j
+WHERE j.id = ANY(ARRAY(
+    SELECT l.job_id FROM jobs_lease l WHERE l.id = ANY(%(leases)s) AND l.node_id = %(node)s
+    UNION
+    SELECT rj.replica_of_id FROM jobs_lease l JOIN jobs_job rj ON rj.id = l.job_id
+    WHERE l.id = ANY(%(leases)s) AND l.node_id = %(node)s AND rj.replica_of_id IS NOT NULL
+))
+ORDER BY j.id
+FOR UPDATE
+"""
+
+# Read after the lock, in a new statement, so lease states are current.
+_LEASES_WITH_RESULTS = """
+SELECT l.id, l.job_id, l.state, l.leased_at, r.id, r.output_sha256, r.status
+FROM jobs_lease l LEFT JOIN jobs_jobresult r ON r.lease_id = l.id
+WHERE l.id = ANY(%(leases)s) AND l.node_id = %(node)s
+"""
+
+
+def lock_node_leases(node, lease_ids: list) -> tuple[dict[int, tuple], list[tuple]]:
+    """Lock the jobs behind ``lease_ids`` (the node's own only), then read those leases.
+    Returns ({job id: (kind, status)}, [(lease id, job id, state, leased_at, result id,
+    result sha256, result status)])."""
+    params = {"leases": lease_ids, "node": node.pk}
+    jobs = {job_id: (kind, status) for job_id, kind, status in _execute(_LOCK_LEASE_JOBS, params)}
+    return jobs, _execute(_LEASES_WITH_RESULTS, params)
+
+
+_STORE_RESULTS = """
+WITH stored AS (
+    INSERT INTO jobs_jobresult
+        (job_id, node_id, lease_id, output, output_sha256, stats, status, rejection_reasons,
+         created_at)
+    SELECT job_id, %(node)s, lease_id, output, sha, stats, 'pending', '[]'::jsonb, %(now)s
+    FROM unnest(%(jobs)s::bigint[], %(leases)s::uuid[], %(outputs)s::jsonb[], %(shas)s::text[],
+                %(stats)s::jsonb[]) AS given(job_id, lease_id, output, sha, stats)
+    RETURNING id, lease_id, job_id
+), ended AS (
+    UPDATE jobs_lease SET state = 'submitted', ended_at = %(now)s
+    WHERE id IN (SELECT lease_id FROM stored)
+), validating AS (
+    UPDATE jobs_job SET status = 'validating', lease_expires_at = NULL, updated_at = %(now)s
+    WHERE id IN (SELECT job_id FROM stored)
+)
+SELECT lease_id, id FROM stored
+"""
+
+
+def store_results(node, accepted: list[tuple], now: datetime) -> dict:
+    """Store accepted outputs, end their leases and send their jobs to validation, in one
+    statement. ``accepted``: (job id, lease id, output, sha256, stats). {lease id: result id}."""
+    rows = _execute(
+        _STORE_RESULTS,
+        {
+            "node": node.pk,
+            "now": now,
+            "jobs": [item[0] for item in accepted],
+            "leases": [item[1] for item in accepted],
+            "outputs": [json.dumps(item[2]) for item in accepted],
+            "shas": [item[3] for item in accepted],
+            "stats": [json.dumps(item[4]) for item in accepted],
+        },
+    )
+    return dict(rows)

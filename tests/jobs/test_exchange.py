@@ -1,0 +1,644 @@
+"""POST /jobs/exchange: hand results in and lease more work in one call, each result judged
+as POST /leases/<id>/submit would judge it."""
+
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from alexandria.jobs import pg_queue, services
+from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
+from alexandria.jobs.services import expire_overdue_leases, lease_seconds
+from tests.jobs.conftest import clip_output, node_client
+
+pytestmark = pytest.mark.usefixtures("queue_path")
+
+ALICE, BOB = "100000000000000001", "100000000000000002"
+EXCHANGE = "/api/v1/jobs/exchange"
+OUTCOME_KEYS = {"lease_id", "status", "result_id", "result_status", "detail", "errors"}
+
+
+def _leased(node, clip_job, **job_kwargs):
+    job = clip_job(**job_kwargs)
+    return job, node.lease().json()["jobs"][0]["lease_id"]
+
+
+def _expire_now(job: Job) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=past)
+    Lease.objects.filter(job=job, state=Lease.State.ACTIVE).update(expires_at=past)
+
+
+def _trust(node, value):
+    WorkerNode.objects.filter(pk=node.id).update(trust=value)
+
+
+def _ok(response) -> dict:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"results", "jobs"}
+    for outcome in body["results"]:
+        assert set(outcome) == OUTCOME_KEYS
+    return body
+
+
+# --- handing in and leasing in one call -----------------------------------------------------
+
+
+def test_results_are_handed_in_and_new_jobs_leased_in_one_call(
+    register_node, clip_job, django_capture_on_commit_callbacks
+):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    low = clip_job()
+    high = clip_job(pair_count=3, priority=5)
+    with django_capture_on_commit_callbacks() as callbacks:
+        body = _ok(node.exchange([(lease_id, clip_output(job.payload))], max_jobs=5))
+    (outcome,) = body["results"]
+    result = JobResult.objects.get()
+    assert outcome == {
+        "lease_id": lease_id,
+        "status": 200,
+        "result_id": result.pk,
+        "result_status": "pending",
+        "detail": "",
+        "errors": None,
+    }
+    assert len(callbacks) == 1  # the results go to validation once the transaction commits
+    assert result.job_id == job.pk and str(result.lease_id) == lease_id
+    assert result.output == clip_output(job.payload) and result.stats == {"elapsed_s": 1.0}
+    job.refresh_from_db()
+    assert job.status == Job.Status.VALIDATING and job.lease_expires_at is None
+    assert Lease.objects.get(pk=lease_id).state == Lease.State.SUBMITTED
+    assert [j["job_id"] for j in body["jobs"]] == [high.pk, low.pk]
+    for high_or_low in (high, low):
+        high_or_low.refresh_from_db()
+        assert high_or_low.status == Job.Status.LEASED
+        assert high_or_low.lease_owner_id == node.id
+
+
+def test_leased_jobs_have_the_shape_of_the_lease_endpoints(register_node, clip_job, settings):
+    settings.LEASE_MIN_SECONDS = 120
+    settings.LEASE_CHARS_PER_SECOND = 200
+    node = register_node()
+    by_lease = clip_job(priority=1, size_hint=10_000)
+    by_exchange = clip_job(size_hint=40_000)
+    (leased,) = node.lease().json()["jobs"]
+    (exchanged,) = _ok(node.exchange(max_jobs=1))["jobs"]
+    assert leased["job_id"] == by_lease.pk and exchanged["job_id"] == by_exchange.pk
+    assert set(exchanged) == set(leased)
+    assert {k: type(v) for k, v in exchanged.items()} == {k: type(v) for k, v in leased.items()}
+    lease = Lease.objects.get(pk=exchanged["lease_id"])
+    assert lease.job_id == by_exchange.pk and lease.node_id == node.id
+    assert lease.state == Lease.State.ACTIVE
+    assert exchanged["kind"] == "clip_score" and exchanged["kind_version"] == "1"
+    assert exchanged["payload"] == by_exchange.payload
+    assert exchanged["lease_seconds"] == lease_seconds(40_000) == 120 + 200
+    assert exchanged["lease_expires_at"].endswith("Z")
+    expires_at = datetime.fromisoformat(exchanged["lease_expires_at"])
+    assert expires_at == lease.expires_at
+    by_exchange.refresh_from_db()
+    assert by_exchange.lease_expires_at == lease.expires_at
+
+
+def test_max_jobs_zero_only_hands_in(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    waiting = clip_job()
+    body = _ok(node.exchange([(lease_id, clip_output(job.payload))], max_jobs=0))
+    assert body["jobs"] == [] and body["results"][0]["status"] == 200
+    # max_jobs defaults to 0 too.
+    assert _ok(node.exchange())["jobs"] == []
+    waiting.refresh_from_db()
+    assert waiting.status == Job.Status.QUEUED
+    assert Lease.objects.filter(job=waiting).count() == 0
+
+
+def test_an_empty_exchange_leases_like_the_lease_endpoint(register_node, clip_job):
+    node = register_node()
+    assert _ok(node.exchange()) == {"results": [], "jobs": []}
+    assert _ok(node.exchange(max_jobs=3)) == {"results": [], "jobs": []}  # nothing queued
+    first, second = clip_job(), clip_job()
+    assert _ok(node.exchange(max_jobs=1, kinds=["extract_graph"]))["jobs"] == []
+    body = _ok(node.exchange(max_jobs=64, kinds=["clip_score", "other"]))
+    assert [j["job_id"] for j in body["jobs"]] == [first.pk, second.pk]
+
+
+# --- per-item outcomes ------------------------------------------------------------------------
+
+
+def test_another_nodes_lease_and_an_unknown_lease_are_404_per_item(register_node, clip_job):
+    owner = register_node(ALICE)
+    other = register_node(BOB)
+    job, lease_id = _leased(owner, clip_job)
+    unknown = str(uuid.uuid4())
+    body = _ok(other.exchange([(lease_id, clip_output(job.payload)), (unknown, {"x": 1})]))
+    assert body["results"] == [
+        {
+            "lease_id": lease_id,
+            "status": 404,
+            "result_id": None,
+            "result_status": None,
+            "detail": "No such lease.",
+            "errors": None,
+        },
+        {
+            "lease_id": unknown,
+            "status": 404,
+            "result_id": None,
+            "result_status": None,
+            "detail": "No such lease.",
+            "errors": None,
+        },
+    ]
+    assert JobResult.objects.count() == 0
+    assert Lease.objects.get(pk=lease_id).state == Lease.State.ACTIVE
+    assert other.model.invalid_results == 0
+    # The owner can still hand it in.
+    (taken,) = _ok(owner.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert taken["status"] == 200
+
+
+def test_identical_repeat_is_200_with_the_same_result_and_a_different_output_409(
+    register_node, clip_job
+):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    output = clip_output(job.payload)
+    first = _ok(node.exchange([(lease_id, output)]))["results"][0]
+    assert first["status"] == 200
+    # The same output with its keys in another order is the same submission.
+    reordered = {"scores": output["scores"], "model": output["model"]}
+    again = _ok(node.exchange([(lease_id, reordered)]))["results"][0]
+    assert again == first
+    # The submit endpoint agrees about what the exchange took, and the other way round.
+    submitted = node.submit(lease_id, output)
+    assert submitted.status_code == 200
+    assert submitted.json() == {"result_id": first["result_id"], "status": "pending"}
+    different = _ok(node.exchange([(lease_id, clip_output(job.payload, similarity=0.1))]))
+    (conflict,) = different["results"]
+    assert conflict["status"] == 409 and "different output" in conflict["detail"]
+    assert conflict["result_id"] is None and conflict["result_status"] is None
+    assert conflict["errors"] is None
+    assert JobResult.objects.count() == 1
+    assert node.submit(lease_id, clip_output(job.payload, similarity=0.1)).status_code == 409
+
+
+def test_a_result_submitted_through_the_submit_endpoint_repeats_through_exchange(
+    register_node, clip_job
+):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    result_id = node.submit(lease_id, clip_output(job.payload)).json()["result_id"]
+    (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert outcome["status"] == 200 and outcome["result_id"] == result_id
+
+
+def test_a_lease_expired_and_re_leased_to_another_node_is_409(register_node, clip_job):
+    first = register_node(ALICE)
+    second = register_node(BOB)
+    job = clip_job()
+    old_lease = first.lease().json()["jobs"][0]["lease_id"]
+    _expire_now(job)
+    taken = _ok(second.exchange(max_jobs=1))["jobs"]
+    assert [j["job_id"] for j in taken] == [job.pk]
+    assert Lease.objects.get(pk=old_lease).state == Lease.State.EXPIRED
+    (late,) = _ok(first.exchange([(old_lease, clip_output(job.payload))]))["results"]
+    assert late["status"] == 409 and "another node" in late["detail"]
+    assert JobResult.objects.count() == 0
+    # The new holder hands it in.
+    (done,) = _ok(second.exchange([(taken[0]["lease_id"], clip_output(job.payload))]))["results"]
+    assert done["status"] == 200
+    job.refresh_from_db()
+    assert job.status == Job.Status.VALIDATING
+
+
+def test_a_late_result_is_taken_while_nobody_else_holds_the_job(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    _expire_now(job)
+    assert expire_overdue_leases() == 1
+    (late,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert late["status"] == 200, late
+    job.refresh_from_db()
+    assert job.status == Job.Status.VALIDATING
+
+
+def test_a_cancelled_jobs_lease_is_409(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    services.cancel_job(job, reason="duplicate source")
+    (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert outcome["status"] == 409 and "cancelled" in outcome["detail"]
+    assert JobResult.objects.count() == 0
+
+
+def test_schema_invalid_output_is_400_per_item_and_counted(register_node, clip_job):
+    node = register_node()
+    _trust(node, 0.8)
+    job, lease_id = _leased(node, clip_job)
+    body = _ok(node.exchange([(lease_id, {"model": "ViT-B-32", "scores": [{"id": "p0"}]})]))
+    (outcome,) = body["results"]
+    assert outcome["status"] == 400
+    assert outcome["result_id"] is None and outcome["result_status"] is None
+    assert "output schema" in outcome["detail"]
+    assert isinstance(outcome["errors"], list)
+    assert any("similarity" in error for error in outcome["errors"])
+    assert JobResult.objects.count() == 0
+    model = node.model
+    assert model.invalid_results == 1
+    assert model.trust == pytest.approx(0.4)
+    event = JobEvent.objects.get(job=job, kind=JobEvent.Kind.INVALID)
+    assert event.node_id == node.id and "similarity" in event.message
+    # The lease stays the node's: it may still hand in a good output (or report a failure).
+    assert Lease.objects.get(pk=lease_id).state == Lease.State.ACTIVE
+    (fixed,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert fixed["status"] == 200
+
+
+def test_each_invalid_output_in_a_batch_counts(register_node, clip_job):
+    node = register_node()
+    _trust(node, 0.8)
+    clip_job(), clip_job()
+    leases = [j["lease_id"] for j in node.lease(max_jobs=2).json()["jobs"]]
+    body = _ok(node.exchange([(lease_id, {"model": "m", "scores": "no"}) for lease_id in leases]))
+    assert [outcome["status"] for outcome in body["results"]] == [400, 400]
+    model = node.model
+    assert model.invalid_results == 2
+    assert model.trust == pytest.approx(0.2)
+    assert JobEvent.objects.filter(kind=JobEvent.Kind.INVALID, node_id=node.id).count() == 2
+
+
+def test_output_over_result_max_bytes_is_413_per_item(register_node, clip_job, settings):
+    settings.RESULT_MAX_BYTES = 2000
+    node = register_node()
+    big, big_lease = _leased(node, clip_job, pair_count=60)
+    small, small_lease = _leased(node, clip_job)
+    body = _ok(
+        node.exchange(
+            [(big_lease, clip_output(big.payload)), (small_lease, clip_output(small.payload))]
+        )
+    )
+    too_large, taken = body["results"]
+    assert too_large["status"] == 413 and too_large["lease_id"] == big_lease
+    assert "2,000 bytes" in too_large["detail"]
+    assert too_large["result_id"] is None and too_large["errors"] is None
+    assert taken["status"] == 200
+    assert list(JobResult.objects.values_list("job_id", flat=True)) == [small.pk]
+    assert Lease.objects.get(pk=big_lease).state == Lease.State.ACTIVE
+    assert node.model.invalid_results == 0
+
+
+def test_a_mixed_batch_judges_each_item_and_keeps_request_order(register_node, clip_job, settings):
+    settings.RESULT_MAX_BYTES = 2000
+    node = register_node(ALICE)
+    other = register_node(BOB)
+    _trust(node, 0.8)
+    jobs = [clip_job() for _ in range(4)] + [clip_job(pair_count=60)]
+    leases = [j["lease_id"] for j in node.lease(max_jobs=5).json()["jobs"]]
+    assert len(leases) == 5
+    repeat_job, good_job, invalid_job, conflict_job, big_job = jobs
+    repeat_lease, good_lease, invalid_lease, conflict_lease, big_lease = leases
+    repeat_id = node.submit(repeat_lease, clip_output(repeat_job.payload)).json()["result_id"]
+    conflict_id = node.submit(conflict_lease, clip_output(conflict_job.payload)).json()["result_id"]
+    clip_job()
+    foreign_job, foreign_lease = _leased(other, clip_job)
+    unknown = str(uuid.uuid4())
+    # Deliberately not in job or lease order.
+    request = [
+        (big_lease, clip_output(big_job.payload)),
+        (unknown, clip_output(good_job.payload)),
+        (good_lease, clip_output(good_job.payload), {"elapsed_s": 2.5, "model": "ViT-B-32"}),
+        (conflict_lease, clip_output(conflict_job.payload, similarity=0.2)),
+        (foreign_lease, clip_output(foreign_job.payload)),
+        (invalid_lease, {"model": "ViT-B-32", "scores": [{"id": "p0"}]}),
+        (repeat_lease, clip_output(repeat_job.payload)),
+    ]
+    body = _ok(node.exchange(request, max_jobs=1))
+    outcomes = body["results"]
+    assert [o["lease_id"] for o in outcomes] == [str(item[0]) for item in request]
+    assert [o["status"] for o in outcomes] == [413, 404, 200, 409, 404, 400, 200]
+    good = outcomes[2]
+    assert good["result_status"] == "pending" and good["detail"] == ""
+    stored = JobResult.objects.get(pk=good["result_id"])
+    assert stored.job_id == good_job.pk
+    assert stored.stats == {"elapsed_s": 2.5, "model": "ViT-B-32"}
+    assert outcomes[3]["result_id"] is None and "different output" in outcomes[3]["detail"]
+    assert outcomes[5]["errors"] and outcomes[5]["result_id"] is None
+    assert outcomes[6]["result_id"] == repeat_id
+    assert set(JobResult.objects.values_list("pk", flat=True)) == {
+        repeat_id,
+        conflict_id,
+        good["result_id"],
+    }
+    statuses = dict(Job.objects.filter(pk__in=[j.pk for j in jobs]).values_list("pk", "status"))
+    assert statuses == {
+        repeat_job.pk: Job.Status.VALIDATING,
+        good_job.pk: Job.Status.VALIDATING,
+        invalid_job.pk: Job.Status.LEASED,
+        conflict_job.pk: Job.Status.VALIDATING,
+        big_job.pk: Job.Status.LEASED,
+    }
+    assert node.model.invalid_results == 1 and node.model.trust == pytest.approx(0.4)
+    assert Lease.objects.get(pk=foreign_lease).state == Lease.State.ACTIVE
+    assert len(body["jobs"]) == 1  # the one job still queued
+
+
+def test_implausible_speed_through_exchange_flags_the_node(register_node, clip_job, settings):
+    settings.MAX_PLAUSIBLE_TOKENS_PER_S = 1000
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    stats = {"elapsed_s": 0.5, "prompt_tokens": 10, "completion_tokens": 5000, "model": "m"}
+    (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload), stats)]))["results"]
+    assert outcome["status"] == 200
+    flagged = node.model
+    assert flagged.is_flagged and "5000 completion tokens" in flagged.flag_reason
+
+
+# --- whole-request refusals --------------------------------------------------------------
+
+
+def _nothing_changed(lease_id):
+    assert JobResult.objects.count() == 0
+    assert Lease.objects.get(pk=lease_id).state == Lease.State.ACTIVE
+
+
+def test_duplicate_lease_ids_refuse_the_whole_request(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    clip_job()
+    output = clip_output(job.payload)
+    response = node.exchange([(lease_id, output), (lease_id, output)], max_jobs=1)
+    assert response.status_code == 400
+    assert "results" in response.json()["errors"]
+    _nothing_changed(lease_id)
+    assert Lease.objects.count() == 1  # nothing leased either
+
+
+def test_more_than_64_results_refuse_the_whole_request(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    results = [(lease_id, clip_output(job.payload))] + [
+        (uuid.uuid4(), {"model": "m", "scores": []}) for _ in range(64)
+    ]
+    response = node.exchange(results)
+    assert response.status_code == 400
+    assert "results" in response.json()["errors"]
+    _nothing_changed(lease_id)
+    # 64 is allowed.
+    assert len(_ok(node.exchange(results[:64]))["results"]) == 64
+    assert JobResult.objects.count() == 1
+
+
+@pytest.mark.parametrize("max_jobs", [-1, 65, "x", None])
+def test_max_jobs_out_of_range_refuses_the_whole_request(register_node, clip_job, max_jobs):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    response = node.exchange([(lease_id, clip_output(job.payload))], max_jobs=max_jobs)
+    assert response.status_code == 400
+    assert "max_jobs" in response.json()["errors"]
+    _nothing_changed(lease_id)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"results": {}}',
+        b'{"results": [{"lease_id": "nope", "output": {}}]}',
+        b'{"results": [{"lease_id": "00000000-0000-0000-0000-000000000000"}]}',
+        b'{"results": [{"lease_id": "00000000-0000-0000-0000-000000000000", "output": []}]}',
+        b'{"kinds": "clip_score"}',
+    ],
+)
+def test_a_malformed_envelope_is_400(register_node, body):
+    node = register_node()
+    response = node.client.generic("POST", EXCHANGE, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"]
+
+
+def test_a_request_over_exchange_max_bytes_is_413_before_parsing(register_node, clip_job, settings):
+    settings.EXCHANGE_MAX_BYTES = 1000
+    node = register_node()
+    _, lease_id = _leased(node, clip_job)
+    body = b"{" + b" " * 200_000  # not even JSON: refused on Content-Length alone
+    response = node.client.generic("POST", EXCHANGE, body, content_type="application/json")
+    assert response.status_code == 413
+    assert "1,000 bytes" in response.json()["detail"]
+    _nothing_changed(lease_id)
+
+
+def test_exchange_max_bytes_is_inclusive(register_node, clip_job, settings):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    clip_job()
+    body = json.dumps(
+        {
+            "results": [{"lease_id": lease_id, "output": clip_output(job.payload)}],
+            "max_jobs": 1,
+        }
+    ).encode()
+    settings.EXCHANGE_MAX_BYTES = len(body) - 1
+    response = node.client.generic("POST", EXCHANGE, body, content_type="application/json")
+    assert response.status_code == 413
+    _nothing_changed(lease_id)
+    assert Lease.objects.count() == 1
+    settings.EXCHANGE_MAX_BYTES = len(body)
+    response = node.client.generic("POST", EXCHANGE, body, content_type="application/json")
+    body = _ok(response)
+    assert body["results"][0]["status"] == 200 and len(body["jobs"]) == 1
+
+
+def test_exchange_needs_a_node_token(register_node, anonymous_client, bot_client):
+    assert anonymous_client.post(EXCHANGE, {}, format="json").status_code == 401
+    assert bot_client.post(EXCHANGE, {}, format="json").status_code in (401, 403)
+    node = register_node()  # bot_client acts for this node's owner
+    assert bot_client.post(f"/api/v1/nodes/{node.id}/revoke", {}, format="json").status_code == 200
+    assert node.exchange().status_code == 403
+
+
+# --- replication through exchange -----------------------------------------------------------
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run callbacks (the eager validation task) when the request's transaction commits."""
+
+    def call(request, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request(*args, **kwargs)
+
+    return call
+
+
+def test_a_replica_never_goes_to_the_contributor_of_the_primarys_result(
+    register_node, clip_job, run_on_commit
+):
+    alice = register_node(ALICE, name="a1")
+    alice_two = register_node(ALICE, name="a2")
+    bob = register_node(BOB, name="b1")
+    job = clip_job()
+    (leased,) = _ok(alice.exchange(max_jobs=1))["jobs"]
+    response = run_on_commit(
+        alice.exchange, [(leased["lease_id"], clip_output(job.payload))], max_jobs=5
+    )
+    assert _ok(response)["results"][0]["status"] == 200
+    replica = Job.objects.get(replica_of=job)  # alice is untrusted: her result is replicated
+    assert replica.status == Job.Status.QUEUED
+    assert _ok(alice.exchange(max_jobs=5))["jobs"] == []
+    assert _ok(alice_two.exchange(max_jobs=5))["jobs"] == []
+    (taken,) = _ok(bob.exchange(max_jobs=5))["jobs"]
+    assert taken["job_id"] == replica.pk and taken["payload"] == job.payload
+    response = run_on_commit(
+        bob.exchange, [(taken["lease_id"], clip_output(job.payload, similarity=0.51))]
+    )
+    assert _ok(response)["results"][0]["status"] == 200
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replica_made_while_the_exchange_runs_is_not_leased_back_to_its_contributor(
+    register_node, clip_job
+):
+    """With real commits, validation (eager here) runs when the results' transaction commits,
+    before the same request leases: the replica it queues already exists then."""
+    alice = register_node(ALICE, name="a1")
+    alice_two = register_node(ALICE, name="a2")
+    bob = register_node(BOB, name="b1")
+    job = clip_job()
+    (leased,) = _ok(alice.exchange(max_jobs=1))["jobs"]
+    body = _ok(alice.exchange([(leased["lease_id"], clip_output(job.payload))], max_jobs=5))
+    assert body["results"][0]["status"] == 200
+    replica = Job.objects.get(replica_of=job)
+    assert body["jobs"] == []
+    assert _ok(alice_two.exchange(max_jobs=5))["jobs"] == []
+    assert [j["job_id"] for j in _ok(bob.exchange(max_jobs=5))["jobs"]] == [replica.pk]
+
+
+def test_a_flagged_node_verifies_nobody_through_exchange(register_node, clip_job, run_on_commit):
+    alice = register_node(ALICE)
+    bob = register_node(BOB)
+    job = clip_job()
+    (leased,) = _ok(alice.exchange(max_jobs=1))["jobs"]
+    run_on_commit(alice.exchange, [(leased["lease_id"], clip_output(job.payload))])
+    assert Job.objects.filter(replica_of=job).exists()
+    WorkerNode.objects.filter(pk=bob.id).update(is_flagged=True, flag_reason="too fast")
+    assert _ok(bob.exchange(max_jobs=5))["jobs"] == []
+
+
+# --- both implementations -------------------------------------------------------------------
+
+
+def test_the_queue_path_in_use_is_the_one_asked_for(
+    register_node, clip_job, queue_path, monkeypatch
+):
+    calls = []
+    for name in ("lease_queued", "lock_node_leases", "store_results"):
+        real = getattr(pg_queue, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(pg_queue, name, spy)
+    node = register_node()
+    job = clip_job()
+    (leased,) = _ok(node.exchange(max_jobs=1))["jobs"]
+    assert (
+        _ok(node.exchange([(leased["lease_id"], clip_output(job.payload))]))["results"][0]["status"]
+        == 200
+    )
+    if queue_path == "pg_queue":
+        assert calls == ["lease_queued", "lock_node_leases", "store_results"]
+    else:
+        assert calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_of_one_batch_store_each_result_once(postgres, register_node, clip_job):
+    """A node retrying a batch whose answer it lost, while the first try still runs (in
+    another order): every try gets the same result ids, and no lock waits deadlock."""
+    node = register_node()
+    jobs = [clip_job() for _ in range(12)]
+    leased = _ok(node.exchange(max_jobs=12))["jobs"]
+    payloads = {job.pk: job.payload for job in jobs}
+    batch = [(j["lease_id"], clip_output(payloads[j["job_id"]])) for j in leased]
+    answers: list = []
+    errors: list = []
+    lock = threading.Lock()
+
+    def hand_in(items) -> None:
+        try:
+            response = node_client(node.token).post(
+                EXCHANGE,
+                {"results": [{"lease_id": lid, "output": out} for lid, out in items]},
+                format="json",
+            )
+            with lock:
+                if response.status_code != 200:
+                    errors.append(response.content.decode())
+                else:
+                    outcomes = response.json()["results"]
+                    answers.append({o["lease_id"]: (o["status"], o["result_id"]) for o in outcomes})
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=hand_in, args=(batch if i % 2 else batch[::-1],)) for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(answers) == 8
+    assert all(answer == answers[0] for answer in answers)
+    assert {status for status, _ in answers[0].values()} == {200}
+    assert JobResult.objects.count() == 12
+    assert set(answers[0]) == {lid for lid, _ in batch}
+
+
+def test_two_taken_back_leases_of_one_job_in_one_batch_store_one_result(register_node, clip_job):
+    node = register_node()
+    job, first = _leased(node, clip_job)
+    _expire_now(job)
+    expire_overdue_leases()
+    second = node.lease().json()["jobs"][0]["lease_id"]
+    _expire_now(job)
+    expire_overdue_leases()
+    output = clip_output(job.payload)
+    body = _ok(node.exchange([(first, output), (second, output)]))
+    assert [outcome["status"] for outcome in body["results"]] == [200, 409]
+    assert JobResult.objects.filter(job=job).count() == 1
+
+
+def test_nan_anywhere_in_the_body_is_400(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    body = json.dumps({"results": [{"lease_id": lease_id, "output": clip_output(job.payload)}]})
+    response = node.client.post(
+        EXCHANGE, body.replace('"model"', '"bad": NaN, "model"'), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "NaN" in response.json()["detail"]
+    assert not JobResult.objects.exists()
+
+
+def test_a_nul_character_is_refused_per_item_and_the_rest_is_stored(register_node, clip_job):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    other, other_lease = _leased(node, clip_job)
+    poisoned = clip_output(job.payload)
+    poisoned["model"] = "ViT\x00B"
+    body = _ok(node.exchange([(lease_id, poisoned), (other_lease, clip_output(other.payload))]))
+    first, second = body["results"]
+    assert first["status"] == 400 and "NUL" in first["errors"][0]
+    assert second["status"] == 200
+    assert list(JobResult.objects.values_list("job_id", flat=True)) == [other.pk]
