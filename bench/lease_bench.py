@@ -1,22 +1,40 @@
-"""Lease throughput benchmark: gunicorn + PostgreSQL, simulated nodes doing lease+submit.
+"""Lease throughput benchmark: gunicorn + PostgreSQL, simulated nodes leasing and submitting.
 
 Run by hand (not part of the test suite), from the repository root:
 
     .venv/bin/python bench/lease_bench.py --clients 64 --seconds 10
 
 It (re)creates the database ``--db`` (default ``alexandria_bench``) on ``--pg``, migrates it,
-registers nodes, starts gunicorn on the app, and for batch sizes 1 and 16 runs ``--clients``
-threads that each lease, submit every leased job, and lease again. It reports jobs/s, lease
-latency percentiles, double leases (from the client log and from the database), and, for
-comparison, the rate of a raw-SQL ``FOR UPDATE SKIP LOCKED`` dequeue on the same database.
-Validation is handed to Celery through ``--broker`` (its queue is purged afterwards).
+registers one node per client, starts gunicorn with the production configuration
+(``alexandria.gunicorn_config``: gthread workers, Redis cache for the throttles, Celery on
+Redis for validation, whose queue is purged afterwards) and drives it from separate
+load-generator processes (asyncio, raw HTTP/1.1 keep-alive, so the generator costs little of
+the machine's CPU). For each protocol and batch size it runs:
+
+* ``saturate``: every client leases, submits what it leased, and leases again, as fast as the
+  server answers (closed loop): the throughput.
+* ``paced``: the same clients offer a fixed rate (``--paced-rates``, jobs/s; default the issue's
+  targets, 500 at batch 1 and 2,000 at batch 16) on a schedule; latency is measured from each
+  call's scheduled start, so a server falling behind shows up in the percentiles. With C
+  clients in a closed loop the mean latency is C / calls-per-second (Little's law), so latency
+  targets are only meaningful at an offered rate below saturation.
+
+Protocols: ``separate`` is POST /jobs/lease, then POST /leases/<id>/submit per job;
+``exchange`` is POST /jobs/exchange carrying the previous batch's results and asking for the
+next batch (one request per batch). The report gives jobs/s, lease-call latency percentiles,
+double leases (from the clients' own records and from the database), the CPU the load
+generators used, the whole machine's CPU use, and the raw-SQL ``FOR UPDATE SKIP LOCKED``
+dequeue rate on the same database for comparison.
 """
 
 import argparse
+import asyncio
 import http.client
 import json
+import multiprocessing
 import os
-import statistics
+import random
+import resource
 import subprocess
 import sys
 import threading
@@ -28,20 +46,28 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 CONTRIBUTORS = 8
+OUTPUT = {"model": "ViT-B-32", "scores": [{"id": "p0", "similarity": 0.31, "keep": True}]}
+STATS = {"elapsed_s": 0.01}
+DEFAULT_PACED = {1: 500, 16: 2000}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--db", default="alexandria_bench")
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="broker and cache")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batches", default="1,16")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--protocols", default="exchange,separate")
+    parser.add_argument("--modes", default="saturate,paced")
+    parser.add_argument(
+        "--paced-rates", default="", help="batch:jobs_per_s,... (default 1:500,16:2000)"
+    )
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--load-processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--lease-only", action="store_true", help="don't submit results")
     return parser.parse_args()
 
 
@@ -49,13 +75,16 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": f"{args.pg}/{args.db}",
-        "CELERY_BROKER_URL": args.broker,
+        "CELERY_BROKER_URL": f"{args.redis}/11",
+        "CACHE_URL": f"{args.redis}/12",
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "ERROR",
         "THROTTLE_NODE": "100000000/min",
         "THROTTLE_NODE_OWNER": "100000000/min",
+        "WEB_CONCURRENCY": str(args.workers),
+        "GUNICORN_THREADS": str(args.threads),
         "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'platform'}",
         "DJANGO_SETTINGS_MODULE": "alexandria.settings",
     }
@@ -98,9 +127,7 @@ def register_nodes(count: int) -> list[str]:
     return tokens
 
 
-def seed_jobs(count: int) -> None:
-    from django.db import connection
-
+def seed_jobs(args: argparse.Namespace, count: int) -> None:
     from alexandria.jobs.models import Job
     from alexandria.jobs.services import canonical_json
 
@@ -111,8 +138,8 @@ def seed_jobs(count: int) -> None:
             Job(kind="clip_score", payload=payload, size_hint=size)
             for _ in range(min(5000, count - start))
         )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE jobs_job")
+    with psycopg.connect(f"{args.pg}/{args.db}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE jobs_job")
 
 
 def reset_queue(args: argparse.Namespace) -> None:
@@ -124,12 +151,9 @@ def reset_queue(args: argparse.Namespace) -> None:
 
 def start_server(args: argparse.Namespace, token: str) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "gunicorn", "alexandria.wsgi",
+        sys.executable, "-m", "gunicorn", "alexandria.wsgi:application",
+        "--config", "python:alexandria.gunicorn_config",
         "--bind", f"127.0.0.1:{args.port}",
-        "--worker-class", "gthread",
-        "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--keep-alive", "30",
         "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=REPO, env=server_env(args))
@@ -146,52 +170,146 @@ def start_server(args: argparse.Namespace, token: str) -> subprocess.Popen:
     raise SystemExit("gunicorn did not come up")
 
 
-class Node(threading.Thread):
-    """A simulated node: lease a batch, submit each job (unless lease-only), repeat."""
+# --- load generator (runs in its own processes) ----------------------------------------------
 
-    def __init__(self, args, token: str, batch: int, stop_at: float):
-        super().__init__(daemon=True)
-        self.args, self.batch, self.stop_at = args, batch, stop_at
-        self.headers = {"Authorization": f"Node {token}", "Content-Type": "application/json"}
-        self.lease_latencies: list[float] = []
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for the API."""
+
+    def __init__(self, port: int, token: str):
+        self.port = port
+        self.head = (
+            f"Host: 127.0.0.1\r\nAuthorization: Node {token}\r\nContent-Type: application/json\r\n"
+        ).encode()
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: dict) -> tuple[int, dict]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        data = json.dumps(body).encode()
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), self.head, len(data), data)
+        )
+        status = int((await self.reader.readline()).split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        payload = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, (json.loads(payload) if payload else {})
+
+
+class SimulatedNode:
+    def __init__(self, plan: dict, token: str, interval: float | None):
+        self.plan, self.interval = plan, interval
+        self.conn = Connection(plan["port"], token)
+        self.latencies: list[float] = []
         self.leased: list[int] = []
         self.submitted = 0
         self.errors: Counter[str] = Counter()
 
-    def call(self, conn, path: str, body: dict) -> tuple[int, dict]:
-        conn.request("POST", path, json.dumps(body), self.headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data else {})
-
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.args.port, timeout=30)
-        while time.monotonic() < self.stop_at:
-            started = time.perf_counter()
-            status, body = self.call(conn, "/api/v1/jobs/lease", {"max_jobs": self.batch})
-            self.lease_latencies.append(time.perf_counter() - started)
-            if status != 200:
-                self.errors[f"lease {status}"] += 1
+    async def run(self, stop_at: float) -> None:
+        next_at = time.perf_counter() + (random.uniform(0, self.interval) if self.interval else 0)
+        pending: list[dict] = []
+        while time.perf_counter() < stop_at:
+            if self.interval:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                started = next_at
+                next_at += self.interval
+            else:
+                started = time.perf_counter()
+            if self.plan["protocol"] == "exchange":
+                jobs = await self.exchange(pending, started)
+                if jobs is not None:  # else the same results go again with the next call
+                    pending = [
+                        {"lease_id": job["lease_id"], "output": OUTPUT, "stats": STATS}
+                        for job in jobs
+                    ]
+            else:
+                jobs = await self.lease_then_submit(started)
+            if jobs is None:
                 continue
-            if not body["jobs"]:
+            if not jobs and not pending:
                 return
-            for job in body["jobs"]:
-                self.leased.append(job["job_id"])
-                if self.args.lease_only:
-                    continue
-                output = {
-                    "model": "ViT-B-32",
-                    "scores": [{"id": "p0", "similarity": 0.31, "keep": True}],
-                }
-                status, _ = self.call(
-                    conn,
-                    f"/api/v1/leases/{job['lease_id']}/submit",
-                    {"output": output, "stats": {"elapsed_s": 0.01}},
-                )
-                if status == 200:
-                    self.submitted += 1
-                else:
-                    self.errors[f"submit {status}"] += 1
+        if pending:
+            await self.exchange(pending, None, lease=False)
+
+    async def exchange(self, pending, started, lease=True):
+        body = {"results": pending, "max_jobs": self.plan["batch"] if lease else 0}
+        status, reply = await self.conn.post("/api/v1/jobs/exchange", body)
+        if started is not None:
+            self.latencies.append(time.perf_counter() - started)
+        if status != 200:
+            self.errors[f"exchange {status}"] += 1
+            return None
+        for outcome in reply["results"]:
+            if outcome["status"] == 200:
+                self.submitted += 1
+            else:
+                self.errors[f"result {outcome['status']}"] += 1
+        self.leased.extend(job["job_id"] for job in reply["jobs"])
+        return reply["jobs"]
+
+    async def lease_then_submit(self, started):
+        status, reply = await self.conn.post("/api/v1/jobs/lease", {"max_jobs": self.plan["batch"]})
+        self.latencies.append(time.perf_counter() - started)
+        if status != 200:
+            self.errors[f"lease {status}"] += 1
+            return None
+        for job in reply["jobs"]:
+            self.leased.append(job["job_id"])
+            status, _ = await self.conn.post(
+                f"/api/v1/leases/{job['lease_id']}/submit", {"output": OUTPUT, "stats": STATS}
+            )
+            if status == 200:
+                self.submitted += 1
+            else:
+                self.errors[f"submit {status}"] += 1
+        return reply["jobs"]
+
+
+def load_process(plan: dict, tokens: list[str], results) -> None:
+    """One load generator: its share of the simulated nodes on one event loop."""
+    interval = None
+    if plan["rate"]:
+        # Each node makes one lease (or exchange) call per interval; all nodes offer ``rate``.
+        interval = plan["clients"] * plan["batch"] / plan["rate"]
+    nodes = [SimulatedNode(plan, token, interval) for token in tokens]
+
+    async def main():
+        stop_at = time.perf_counter() + plan["seconds"]
+        await asyncio.gather(*(node.run(stop_at) for node in nodes))
+
+    asyncio.run(main())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.put(
+        {
+            "latencies": [lat for node in nodes for lat in node.latencies],
+            "leased": [job for node in nodes for job in node.leased],
+            "submitted": sum(node.submitted for node in nodes),
+            "errors": dict(sum((node.errors for node in nodes), Counter())),
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+        }
+    )
+
+
+# --- phases ----------------------------------------------------------------------------------
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -199,39 +317,57 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def run_phase(args, tokens: list[str], batch: int) -> dict:
-    stop_at = time.monotonic() + args.seconds
-    nodes = [Node(args, token, batch, stop_at) for token in tokens[: args.clients]]
-    started = time.perf_counter()
-    for node in nodes:
-        node.start()
-    for node in nodes:
-        node.join()
+def run_phase(args, tokens: list[str], protocol: str, batch: int, rate: float | None) -> dict:
+    plan = {
+        "port": args.port,
+        "protocol": protocol,
+        "batch": batch,
+        "rate": rate,
+        "clients": args.clients,
+        "seconds": args.seconds,
+    }
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    share = [tokens[i :: args.load_processes] for i in range(args.load_processes)]
+    workers = [
+        context.Process(target=load_process, args=(plan, part, results)) for part in share if part
+    ]
+    busy_before, started = machine_busy_s(), time.perf_counter()
+    for worker in workers:
+        worker.start()
+    parts = [results.get(timeout=args.seconds + 120) for _ in workers]
     elapsed = time.perf_counter() - started
-    leased = [job_id for node in nodes for job_id in node.leased]
-    latencies = [lat for node in nodes for lat in node.lease_latencies]
+    busy = machine_busy_s() - busy_before
+    for worker in workers:
+        worker.join()
+    leased = [job for part in parts for job in part["leased"]]
+    latencies = [lat for part in parts for lat in part["latencies"]]
+    submitted = sum(part["submitted"] for part in parts)
     with psycopg.connect(f"{args.pg}/{args.db}") as conn:
         db_doubles = conn.execute(
             "SELECT count(*) FROM (SELECT job_id FROM jobs_lease GROUP BY job_id "
             "HAVING count(*) > 1) AS doubled"
         ).fetchone()[0]
-    errors = sum((node.errors for node in nodes), Counter())
+    load_cpu = sum(part["cpu_s"] for part in parts)
     return {
+        "protocol": protocol,
         "batch": batch,
-        "clients": len(nodes),
+        "mode": "paced" if rate else "saturate",
+        "offered_jobs_per_s": rate,
+        "clients": args.clients,
         "seconds": round(elapsed, 2),
         "jobs_leased": len(leased),
-        "jobs_submitted": sum(node.submitted for node in nodes),
-        "jobs_per_s": round(
-            (len(leased) if args.lease_only else sum(n.submitted for n in nodes)) / elapsed, 1
-        ),
+        "jobs_submitted": submitted,
+        "jobs_per_s": round(submitted / elapsed, 1),
         "lease_calls": len(latencies),
         "lease_p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
         "lease_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "lease_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        "lease_max_ms": round(max(latencies, default=0) * 1000, 2),
         "double_leases_seen_by_clients": sum(1 for n in Counter(leased).values() if n > 1),
         "double_leases_in_db": db_doubles,
-        "errors": dict(errors),
+        "load_generator_cores": round(load_cpu / elapsed, 2),
+        "machine_cores_busy": round(busy / elapsed, 2),
+        "errors": dict(sum((Counter(part["errors"]) for part in parts), Counter())),
     }
 
 
@@ -265,36 +401,55 @@ def raw_skip_locked_rate(args, batch: int, seconds: float = 5.0, threads: int = 
     return round(sum(counts) / (time.perf_counter() - started), 1)
 
 
+def paced_rates(args) -> dict[int, float]:
+    rates = dict(DEFAULT_PACED)
+    for item in filter(None, args.paced_rates.split(",")):
+        batch, _, rate = item.partition(":")
+        rates[int(batch)] = float(rate)
+    return rates
+
+
 def main() -> None:
     args = parse_args()
     batches = [int(b) for b in args.batches.split(",")]
+    protocols = args.protocols.split(",")
+    modes = args.modes.split(",")
+    rates = paced_rates(args)
     recreate_database(args)
     setup_django(args)
     tokens = register_nodes(args.clients)
-    # Enough work that no phase runs dry: generous upper bound on the rate.
-    jobs_per_phase = int(args.seconds * 12_000) + 20_000
+    # Enough work that no phase runs dry: a generous upper bound on the rate.
+    jobs_per_phase = int(args.seconds * 8_000) + 20_000
     server = start_server(args, tokens[0])
-    report = {"cpu_count": os.cpu_count(), "gunicorn": f"{args.workers}x{args.threads} gthread"}
+    report = {
+        "cpu_count": os.cpu_count(),
+        "gunicorn": f"{args.workers} gthread workers x {args.threads} threads",
+        "phases": [],
+    }
     try:
-        for batch in batches:
-            reset_queue(args)
-            seed_jobs(jobs_per_phase)
-            report[f"batch_{batch}"] = run_phase(args, tokens, batch)
-            print(json.dumps(report[f"batch_{batch}"]), flush=True)
+        for protocol in protocols:
+            for batch in batches:
+                for mode in modes:
+                    reset_queue(args)
+                    seed_jobs(args, jobs_per_phase)
+                    rate = rates.get(batch) if mode == "paced" else None
+                    phase = run_phase(args, tokens, protocol, batch, rate)
+                    report["phases"].append(phase)
+                    print(json.dumps(phase), flush=True)
         server.terminate()
         server.wait(timeout=30)
         for batch in batches:
             reset_queue(args)
-            seed_jobs(60_000)
+            seed_jobs(args, 60_000)
             report[f"raw_skip_locked_batch_{batch}_jobs_per_s"] = raw_skip_locked_rate(args, batch)
     finally:
         if server.poll() is None:
             server.terminate()
-        if args.broker.startswith("redis://"):
-            import redis
+        import redis
 
-            redis.Redis.from_url(args.broker).flushdb()
-    print(json.dumps(report, indent=2))
+        redis.Redis.from_url(f"{args.redis}/11").flushdb()
+        redis.Redis.from_url(f"{args.redis}/12").flushdb()
+    print(json.dumps({k: v for k, v in report.items() if k != "phases"}, indent=2))
 
 
 if __name__ == "__main__":

@@ -41,4 +41,4 @@ USER alexandria
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "/opt/alexandria/healthcheck.py", "--allowed-host", "http://127.0.0.1:8000/api/v1/health"]
-CMD ["gunicorn", "alexandria.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+CMD ["gunicorn", "alexandria.wsgi:application", "--config", "python:alexandria.gunicorn_config"]

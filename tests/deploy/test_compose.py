@@ -133,6 +133,11 @@ def assert_runs_in_project(command: list[str], pyproject: dict, where: str) -> N
         module_name, _, attribute = arguments[0].partition(":")
         application = getattr(importlib.import_module(module_name), attribute)
         assert callable(application), f"{where}: {arguments[0]} is not a WSGI callable"
+        joined = " ".join(arguments).replace("--config=", "--config ").split()
+        assert "--config" in joined, f"{where}: gunicorn runs with the project's config"
+        config = joined[joined.index("--config") + 1]
+        assert config.startswith("python:"), f"{where}: {config} is not a config module"
+        assert importlib.import_module(config.removeprefix("python:")).worker_class == "gthread"
     elif executable == "celery":
         assert_celery_command(arguments, where)
     else:
