@@ -642,3 +642,65 @@ def test_a_nul_character_is_refused_per_item_and_the_rest_is_stored(register_nod
     assert first["status"] == 400 and "NUL" in first["errors"][0]
     assert second["status"] == 200
     assert list(JobResult.objects.values_list("job_id", flat=True)) == [other.pk]
+
+
+LEASE = "6f1c2d9e-0a4b-4c55-9a0e-1f2a3b4c5d6e"
+OTHER_LEASE = "0b7e9a2c-5d4f-4e3a-8b1c-2d3e4f5a6b7c"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"max_jobs": 3, "kinds": ["clip_score"]},
+        {"results": [{"lease_id": LEASE, "output": {"a": 1}}]},
+        {"results": [{"lease_id": LEASE, "output": {}, "stats": {"elapsed_s": 1, "model": ""}}]},
+        {"results": [{"lease_id": LEASE, "output": {}, "stats": {"prompt_tokens": -1}}]},
+        {"results": [{"lease_id": LEASE, "output": {}, "stats": {"elapsed_s": None}}]},
+        {"results": [{"lease_id": LEASE, "output": {}, "stats": {"unknown": 1}}]},
+        {"results": [{"lease_id": LEASE, "output": {}, "stats": []}]},
+        {"results": [{"lease_id": "not-a-uuid", "output": {}}]},
+        {"results": [{"lease_id": LEASE, "output": []}]},
+        {"results": [{"lease_id": LEASE}]},
+        {"results": ["x"]},
+        {"results": {}},
+        {"results": [{"lease_id": LEASE, "output": {}}, {"lease_id": LEASE, "output": {}}]},
+        {"results": [{"lease_id": LEASE, "output": {}}, {"lease_id": OTHER_LEASE, "output": {}}]},
+        {"results": [{"lease_id": str(uuid.uuid4()), "output": {}} for _ in range(65)]},
+        {"max_jobs": 65},
+        {"max_jobs": -1},
+        {"max_jobs": None},
+        {"kinds": "clip_score"},
+        {"kinds": [""]},
+        {"kinds": ["x" * 65]},
+        [],
+    ],
+)
+def test_the_exchange_envelope_parser_agrees_with_the_documented_serializer(body):
+    from rest_framework.exceptions import ValidationError
+
+    from alexandria.jobs.serializers import ExchangeRequestSerializer, parse_exchange_request
+
+    serializer = ExchangeRequestSerializer(data=body)
+    try:
+        parsed = parse_exchange_request(body)
+    except ValidationError:
+        assert not serializer.is_valid()
+    else:
+        assert serializer.is_valid(), serializer.errors
+        expected = serializer.validated_data
+        assert parsed["max_jobs"] == expected["max_jobs"]
+        assert parsed.get("kinds") == expected.get("kinds")
+        assert [dict(item, stats=dict(item["stats"])) for item in expected["results"]] == [
+            dict(item) for item in parsed["results"]
+        ]
+
+
+@pytest.mark.parametrize("max_jobs", ["3", 3.0, True])
+def test_the_exchange_envelope_parser_wants_a_json_integer_for_max_jobs(max_jobs):
+    from rest_framework.exceptions import ValidationError
+
+    from alexandria.jobs.serializers import parse_exchange_request
+
+    with pytest.raises(ValidationError):
+        parse_exchange_request({"max_jobs": max_jobs})

@@ -31,6 +31,7 @@ from alexandria.jobs.serializers import (
     RegisterNodeSerializer,
     SubmitResponseSerializer,
     SubmitResultSerializer,
+    parse_exchange_request,
 )
 from alexandria.jobs.throttles import NodeOwnerRateThrottle, NodeRateThrottle
 
@@ -254,9 +255,7 @@ class JobsExchangeApi(NodeProtocolApi):
     )
     def post(self, request):
         _check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
-        serializer = ExchangeRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = parse_exchange_request(request.data)
         outcomes = services.submit_results(
             request.auth,
             [
