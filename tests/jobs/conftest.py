@@ -127,3 +127,14 @@ def clip_job(db):
         return create_job("clip_score", clip_payload(pair_count), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run callbacks (the eager validation task) when the request's transaction commits."""
+
+    def call(request, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return request(*args, **kwargs)
+
+    return call

@@ -466,17 +466,6 @@ def test_exchange_needs_a_node_token(register_node, anonymous_client, bot_client
 # --- replication through exchange -----------------------------------------------------------
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run callbacks (the eager validation task) when the request's transaction commits."""
-
-    def call(request, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request(*args, **kwargs)
-
-    return call
-
-
 def test_a_replica_never_goes_to_the_contributor_of_the_primarys_result(
     register_node, clip_job, run_on_commit
 ):

@@ -13,17 +13,6 @@ ALICE, BOB, CAROL = "100000000000000001", "100000000000000002", "100000000000000
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run callbacks (the eager validation task) when the request's transaction commits."""
-
-    def call(request, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return request(*args, **kwargs)
-
-    return call
-
-
-@pytest.fixture
 def applied(monkeypatch):
     """Record every handler.apply call for clip_score jobs."""
     calls = []
