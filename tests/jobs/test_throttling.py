@@ -18,3 +18,26 @@ def test_contributor_rate_limit_spans_all_their_nodes(register_node, monkeypatch
     assert [first.lease().status_code for _ in range(2)] == [200, 200]
     assert [second.lease().status_code for _ in range(3)] == [200, 200, 429]
     assert other_member.lease().status_code == 200
+
+
+def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
+    register_node, monkeypatch, settings, redis_url
+):
+    import redis
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "throttle-test",
+        }
+    }
+    redis.Redis.from_url(redis_url).flushdb()
+    assert type(caches["default"]).__name__ == "RedisCache"
+    monkeypatch.setattr(NodeRateThrottle, "THROTTLE_RATES", {"node": "2/min"})
+    node = register_node()
+    assert [node.lease().status_code for _ in range(3)] == [200, 200, 429]
+    keys = redis.Redis.from_url(redis_url).keys("throttle-test:*throttle:node:*")
+    assert len(keys) == 1
+    assert 0 < redis.Redis.from_url(redis_url).ttl(keys[0]) <= 61
