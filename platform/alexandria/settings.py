@@ -110,11 +110,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # Plan prepared statements once per connection. Only the job protocol's hand-written
-    # statements are prepared (alexandria.jobs.pg_queue); Django binds its own parameters
-    # client-side, so its queries are planned as before.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        "-c plan_cache_mode=force_generic_plan"
+    # The job protocol's hand-written statements (alexandria.jobs.pg_queue) are prepared and
+    # planned once per connection. Django binds its own parameters client-side and never
+    # prepares; psycopg only prepares on a connection with a threshold (Django's default, None,
+    # turns preparing off, even when asked for). A transaction-mode pooler older than
+    # PgBouncer 1.21 cannot keep prepared statements: DATABASE_PREPARED_STATEMENTS=0 there.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        options="-c plan_cache_mode=force_generic_plan",
+        prepare_threshold=5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -550,6 +550,28 @@ def test_the_queue_path_in_use_is_the_one_asked_for(
         assert calls == []
 
 
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+def test_the_hot_statements_are_prepared_on_the_server(postgres, register_node, clip_job):
+    """psycopg ignores ``prepare=True`` on a connection without a prepare threshold (Django's
+    default): the statements would be parsed and planned on every call."""
+    node = register_node()
+    job = clip_job()
+    (leased,) = _ok(node.exchange(max_jobs=1))["jobs"]
+    _ok(node.exchange([(leased["lease_id"], clip_output(job.payload))]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE from_sql = false")
+        prepared = [row[0] for row in cursor.fetchall()]
+    for statement in (
+        pg_queue._NODE_BY_HASH,
+        pg_queue._LOCK_LEASE_JOBS,
+        pg_queue._LEASES_WITH_RESULTS,
+        pg_queue._STORE_RESULTS,
+    ):
+        marker = statement.split("%(")[0].strip()
+        assert any(text.strip().startswith(marker) for text in prepared), marker
+    assert any("FOR UPDATE OF j SKIP LOCKED" in text for text in prepared)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_repeats_of_one_batch_store_each_result_once(postgres, register_node, clip_job):
     """A node retrying a batch whose answer it lost, while the first try still runs (in
