@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.jobs import services as job_services
+from alexandria.jobs.throttles import NodeThrottle
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.reviews.models import Report
 from alexandria.reviews.services import next_task
@@ -65,11 +66,9 @@ class Seeded:
 @pytest.fixture
 def seeded(live_server, settings, monkeypatch) -> Seeded:
     # DRF binds DEFAULT_THROTTLE_RATES to the throttle classes at import; raise them there.
-    monkeypatch.setattr(
-        SimpleRateThrottle,
-        "THROTTLE_RATES",
-        {scope: "100000/min" for scope in ("contributor", "submit", "node", "node_owner")},
-    )
+    rates = {scope: "100000/min" for scope in ("contributor", "submit", "node", "node_owner")}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", rates)
     settings.DISCORD_MODERATOR_IDS = [BOT_MEMBER]
     settings.REVIEW_GOLD_RATE = 0.0
 

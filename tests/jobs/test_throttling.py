@@ -1,8 +1,8 @@
-from alexandria.jobs.throttles import NodeOwnerRateThrottle, NodeRateThrottle
+from alexandria.jobs.throttles import NodeThrottle
 
 
 def test_node_rate_limit_answers_429_with_retry_after(register_node, monkeypatch):
-    monkeypatch.setattr(NodeRateThrottle, "THROTTLE_RATES", {"node": "3/min"})
+    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "3/min"})
     node = register_node()
     statuses = [node.lease().status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -11,7 +11,7 @@ def test_node_rate_limit_answers_429_with_retry_after(register_node, monkeypatch
 
 
 def test_contributor_rate_limit_spans_all_their_nodes(register_node, monkeypatch):
-    monkeypatch.setattr(NodeOwnerRateThrottle, "THROTTLE_RATES", {"node_owner": "4/min"})
+    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "100/min", "node_owner": "4/min"})
     first = register_node(name="a")
     second = register_node(name="b")
     other_member = register_node("100000000000000002", name="c")
@@ -35,9 +35,11 @@ def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
     }
     redis.Redis.from_url(redis_url).flushdb()
     assert type(caches["default"]).__name__ == "RedisCache"
-    monkeypatch.setattr(NodeRateThrottle, "THROTTLE_RATES", {"node": "2/min"})
+    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "2/min", "node_owner": "100/h"})
     node = register_node()
     assert [node.lease().status_code for _ in range(3)] == [200, 200, 429]
-    keys = redis.Redis.from_url(redis_url).keys("throttle-test:*throttle:node:*")
-    assert len(keys) == 1
-    assert 0 < redis.Redis.from_url(redis_url).ttl(keys[0]) <= 61
+    client = redis.Redis.from_url(redis_url)
+    (node_key,) = client.keys("throttle-test:*throttle:node:*")
+    (owner_key,) = client.keys("throttle-test:*throttle:node_owner:*")
+    assert int(client.get(node_key)) == 3 and int(client.get(owner_key)) == 3
+    assert 0 < client.ttl(node_key) <= 61 and 0 < client.ttl(owner_key) <= 3601

@@ -33,7 +33,7 @@ from alexandria.jobs.serializers import (
     SubmitResultSerializer,
     parse_exchange_request,
 )
-from alexandria.jobs.throttles import NodeOwnerRateThrottle, NodeRateThrottle
+from alexandria.jobs.throttles import NodeThrottle
 
 # Room for the request envelope (stats, JSON punctuation) around an output at the limit.
 SUBMIT_ENVELOPE_BYTES = 64 * 1024
@@ -48,7 +48,7 @@ class NodeProtocolApi(APIView):
     """Base of the endpoints a volunteer node calls with its token."""
 
     permission_classes = [IsWorkerNode]
-    throttle_classes = [NodeRateThrottle, NodeOwnerRateThrottle]
+    throttle_classes = [NodeThrottle]
     parser_classes = [StrictUtf8JSONParser]
 
 
@@ -256,15 +256,14 @@ class JobsExchangeApi(NodeProtocolApi):
     def post(self, request):
         _check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
         data = parse_exchange_request(request.data)
-        outcomes = services.submit_results(
+        outcomes, granted = services.exchange(
             request.auth,
             [
                 services.Submission(item["lease_id"], item["output"], dict(item["stats"]))
                 for item in data["results"]
             ],
-        )
-        granted = services.lease_jobs(
-            request.auth, max_jobs=data["max_jobs"], kinds=data.get("kinds")
+            max_jobs=data["max_jobs"],
+            kinds=data.get("kinds"),
         )
         return Response(
             {

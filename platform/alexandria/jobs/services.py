@@ -297,7 +297,7 @@ def _lease_jobs_orm(
         )
         .order_by("-priority", "id")
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside exchange(), no savepoint round trips
         overdue = list(
             candidates.filter(status=Job.Status.LEASED, lease_expires_at__lt=now).select_for_update(
                 skip_locked=True
@@ -557,11 +557,26 @@ def submit_results(node: WorkerNode, submissions: list[Submission]) -> list[Subm
     return [outcomes[submission.lease_id] for submission in submissions]
 
 
+def exchange(
+    node: WorkerNode,
+    submissions: list[Submission],
+    *,
+    max_jobs: int,
+    kinds: list[str] | None = None,
+) -> tuple[list[SubmitOutcome], list[GrantedLease]]:
+    """Take a node's finished outputs, then lease it more work, in one transaction: one
+    commit per round trip of a busy node."""
+    with transaction.atomic():
+        outcomes = submit_results(node, submissions) if submissions else []
+        granted = lease_jobs(node, max_jobs=max_jobs, kinds=kinds)
+    return outcomes, granted
+
+
 def _take_submissions(node: WorkerNode, checked: list) -> dict[uuid.UUID, SubmitOutcome]:
     now = timezone.now()
     outcomes = {}
     accepted, invalid = [], []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside exchange(), no savepoint round trips
         jobs, leases = _lock_node_leases(node, [item[0].lease_id for item in checked])
         by_id = {lease.lease_id: lease for lease in leases}
         for submission, digest, may_hold_nul in checked:

@@ -1,9 +1,10 @@
 """Rate limits for volunteer nodes: per node, and per contributor across all their nodes.
 
-Fixed one-period windows counted with one increment per check instead of DRF's per-request
-timestamp lists, which grow with the rate and are too slow for the lease path. On Redis the
-increment is one command; the request that opens a window sets its expiry. The window's
-remaining seconds become ``Retry-After`` on a 429.
+Fixed one-period windows counted with one increment per limit instead of DRF's per-request
+timestamp lists, which grow with the rate and are too slow for the lease path. Both limits
+are counted together: on Redis that is one pipelined round trip (a second one only when a
+request opens a window and sets its expiry). The remaining seconds of the window that refused
+become ``Retry-After`` on a 429.
 """
 
 import functools
@@ -12,46 +13,53 @@ import time
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from alexandria.jobs.models import WorkerNode
 
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class FixedWindowThrottle(SimpleRateThrottle):
-    cache_format = "throttle:%(scope)s:%(ident)s"
+
+class NodeThrottle(BaseThrottle):
+    """The ``node`` and ``node_owner`` rates of DEFAULT_THROTTLE_RATES ("6000/min")."""
+
+    THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    key_format = "throttle:%(scope)s:%(ident)s:%(window)d"
 
     def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
+        node = request.auth
+        if not isinstance(node, WorkerNode):
             return True
         now = time.time()
-        window = int(now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
-        count = _count_hit(f"{self.key}:{window}", ttl=int(self.duration) + 1)
-        return count <= self.num_requests
+        limits = []  # (cache key, allowed hits, window end, window seconds)
+        for scope, ident in (("node", node.pk), ("node_owner", node.owner_id)):
+            rate = self.THROTTLE_RATES.get(scope)
+            if rate is None:
+                continue
+            allowed, seconds = _parse_rate(rate)
+            window = int(now // seconds)
+            key = self.key_format % {"scope": scope, "ident": ident, "window": window}
+            limits.append((key, allowed, (window + 1) * seconds, seconds))
+        if not limits:
+            return True
+        counts = _count_hits([(key, seconds + 1) for key, _, _, seconds in limits])
+        refused = [
+            ends
+            for (_, allowed, ends, _), count in zip(limits, counts, strict=True)
+            if count > allowed
+        ]
+        self.retry_at = max(refused, default=now)
+        return not refused
 
     def wait(self):
-        return max(1.0, self.window_ends_at - time.time())
+        return max(1.0, self.retry_at - time.time())
 
 
-class NodeRateThrottle(FixedWindowThrottle):
-    scope = "node"
-
-    def get_cache_key(self, request, view):
-        if not isinstance(request.auth, WorkerNode):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
-
-
-class NodeOwnerRateThrottle(FixedWindowThrottle):
-    scope = "node_owner"
-
-    def get_cache_key(self, request, view):
-        if not isinstance(request.auth, WorkerNode):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.owner_id}
+def _parse_rate(rate: str) -> tuple[int, int]:
+    """ "6000/min" -> (6000, 60), as DRF reads rates."""
+    count, period = rate.split("/")
+    return int(count), _PERIOD_SECONDS[period[0]]
 
 
 @functools.cache
@@ -61,16 +69,29 @@ def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def _count_hit(key: str, *, ttl: int) -> int:
-    """Add one to the counter ``key`` (created with ``ttl`` seconds to live); the new count."""
+def _count_hits(keys: list[tuple[str, int]]) -> list[int]:
+    """Add one to each counter (created with its seconds to live); the new counts."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(key)
         client = _redis_client(backend._servers[0])
-        count = client.incr(redis_key)
-        if count == 1:  # keys are per window, so one left without expiry is never counted again
-            client.expire(redis_key, ttl)
-        return count
+        redis_keys = [(backend.make_and_validate_key(key), ttl) for key, ttl in keys]
+        pipe = client.pipeline(transaction=False)
+        for redis_key, _ in redis_keys:
+            pipe.incr(redis_key)
+        counts = pipe.execute()
+        opened = [
+            (key, ttl) for (key, ttl), count in zip(redis_keys, counts, strict=True) if count == 1
+        ]
+        if opened:  # keys are per window, so one left without expiry is never counted again
+            pipe = client.pipeline(transaction=False)
+            for redis_key, ttl in opened:
+                pipe.expire(redis_key, ttl)
+            pipe.execute()
+        return counts
+    return [_count_hit_in_cache(backend, key, ttl) for key, ttl in keys]
+
+
+def _count_hit_in_cache(backend, key: str, ttl: int) -> int:
     backend.add(key, 0, timeout=ttl)
     try:
         return backend.incr(key)
