@@ -28,6 +28,21 @@ def _execute(statement: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _execute_pipelined(statements: list[tuple[str, dict]]) -> list[list[tuple]]:
+    """Run statements as ``_execute`` does, sent together (with the transaction's BEGIN, if
+    this opens one) and answered in one round trip; the server still runs them in order."""
+    connection.ensure_connection()
+    conn = connection.connection
+    with connection.wrap_database_errors, conn.pipeline():
+        cursors = [psycopg.Cursor(conn) for _ in statements]
+        for cursor, (statement, params) in zip(cursors, statements, strict=True):
+            cursor.execute(statement, params, prepare=True)
+        rows = [cursor.fetchall() for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return rows
+
+
 _NODE_BY_HASH = """
 SELECT n.id, n.owner_id, n.name, n.token_hash, n.token_prefix, n.capabilities::text, n.trust,
        n.valid_results, n.invalid_results, n.rejected_facts, n.is_flagged, n.flag_reason,
@@ -152,8 +167,10 @@ def lock_node_leases(node, lease_ids: list) -> tuple[dict[int, tuple], list[tupl
     Returns ({job id: (kind, status)}, [(lease id, job id, state, leased_at, result id,
     result sha256, result status)])."""
     params = {"leases": lease_ids, "node": node.pk}
-    jobs = {job_id: (kind, status) for job_id, kind, status in _execute(_LOCK_LEASE_JOBS, params)}
-    return jobs, _execute(_LEASES_WITH_RESULTS, params)
+    locked, leases = _execute_pipelined(
+        [(_LOCK_LEASE_JOBS, params), (_LEASES_WITH_RESULTS, params)]
+    )
+    return {job_id: (kind, status) for job_id, kind, status in locked}, leases
 
 
 _STORE_RESULTS = """
