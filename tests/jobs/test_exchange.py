@@ -715,3 +715,25 @@ def test_the_exchange_envelope_parser_wants_a_json_integer_for_max_jobs(max_jobs
 
     with pytest.raises(ValidationError):
         parse_exchange_request({"max_jobs": max_jobs})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+def test_a_connection_the_database_dropped_is_replaced_by_the_next_node_call(
+    postgres, register_node, clip_job
+):
+    """The node lookup stands in for Django's per-request health check, so it must recover
+    the same way: a persistent connection killed on the server side costs no failed call."""
+    import psycopg
+
+    node = register_node()
+    clip_job()
+    connection.ensure_connection()
+    killed = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [killed])
+    connection.health_check_done = False  # as at the start of the next request
+    response = node.exchange(max_jobs=1)
+    assert response.status_code == 200, response.content
+    assert len(response.json()["jobs"]) == 1
+    assert connection.connection.info.backend_pid != killed

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 
 def _execute(statement: str, params: dict) -> list[tuple]:
@@ -62,8 +62,26 @@ NODE_FIELDS = (
 
 def node_by_token_hash(token_hash: str) -> tuple | None:
     """The NODE_FIELDS of the node with this token hash, then its owner's user id and whether
-    the owner is banned; None if no node has it."""
-    rows = _execute(_NODE_BY_HASH, {"token_hash": token_hash})
+    the owner is banned; None if no node has it.
+
+    This read is the first statement of every node call, so it stands in for Django's
+    connection health check (a ``SELECT 1`` round trip per request): on a persistent
+    connection the server dropped it fails, and runs once more on a new connection."""
+    params = {"token_hash": token_hash}
+    if (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    ):
+        connection.health_check_done = True
+        try:
+            rows = _execute(_NODE_BY_HASH, params)
+        except (OperationalError, InterfaceError):
+            connection.close()
+            rows = _execute(_NODE_BY_HASH, params)
+    else:
+        rows = _execute(_NODE_BY_HASH, params)
     return rows[0] if rows else None
 
 
