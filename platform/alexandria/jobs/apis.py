@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -44,12 +46,23 @@ _lease_errors = {
 }
 
 
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """Nodes speak JSON only: answer in it without matching Accept against renderers, which
+    cost more than anything else DRF does per node call. Request bodies are still matched
+    to parsers (a non-JSON body gets 415)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class NodeProtocolApi(APIView):
     """Base of the endpoints a volunteer node calls with its token."""
 
     permission_classes = [IsWorkerNode]
     throttle_classes = [NodeThrottle]
     parser_classes = [StrictUtf8JSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
 
 
 def _translate(exc: services.JobsError):
