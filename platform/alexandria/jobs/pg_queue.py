@@ -9,6 +9,7 @@ default) and for the rare paths (overdue leases, invalid outputs); both implemen
 rules and the job tests run against each.
 """
 
+import contextlib
 import json
 from datetime import datetime
 
@@ -33,14 +34,13 @@ def _execute_pipelined(statements: list[tuple[str, dict]]) -> list[list[tuple]]:
     this opens one) and answered in one round trip; the server still runs them in order."""
     connection.ensure_connection()
     conn = connection.connection
-    with connection.wrap_database_errors, conn.pipeline():
-        cursors = [psycopg.Cursor(conn) for _ in statements]
-        for cursor, (statement, params) in zip(cursors, statements, strict=True):
+    with connection.wrap_database_errors, conn.pipeline(), contextlib.ExitStack() as cursors:
+        sent = []
+        for statement, params in statements:
+            cursor = cursors.enter_context(psycopg.Cursor(conn))
             cursor.execute(statement, params, prepare=True)
-        rows = [cursor.fetchall() for cursor in cursors]
-    for cursor in cursors:
-        cursor.close()
-    return rows
+            sent.append(cursor)
+        return [cursor.fetchall() for cursor in sent]
 
 
 _NODE_BY_HASH = """
