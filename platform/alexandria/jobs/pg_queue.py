@@ -9,13 +9,28 @@ default) and for the rare paths (overdue leases, invalid outputs); both implemen
 rules and the job tests run against each.
 """
 
-import contextlib
 import json
+import threading
 from datetime import datetime
 
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+
+# Cursors kept per thread for its database connection: a cursor learns how to send each
+# parameter type and read each column type, and a new one per statement learns it all again.
+_kept = threading.local()
+
+
+def _cursors(count: int) -> list[psycopg.Cursor]:
+    """``count`` cursors of this thread's database connection (opened if need be)."""
+    connection.ensure_connection()
+    conn = connection.connection
+    if getattr(_kept, "connection", None) is not conn:
+        _kept.connection, _kept.cursors = conn, []
+    while len(_kept.cursors) < count:
+        _kept.cursors.append(psycopg.Cursor(conn))
+    return _kept.cursors[:count]
 
 
 def _execute(statement: str, params: dict) -> list[tuple]:
@@ -23,8 +38,8 @@ def _execute(statement: str, params: dict) -> list[tuple]:
     Django's connection, in its transaction if one is open; Django's own cursors bind
     parameters client-side. (Not ``cursor.description``: it builds a column object per
     column on each call, which cost more than the rest of a short statement.)"""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    (cursor,) = _cursors(1)
+    with connection.wrap_database_errors:
         cursor.execute(statement, params, prepare=True)
         return cursor.fetchall()
 
@@ -32,15 +47,11 @@ def _execute(statement: str, params: dict) -> list[tuple]:
 def _execute_pipelined(statements: list[tuple[str, dict]]) -> list[list[tuple]]:
     """Run statements as ``_execute`` does, sent together (with the transaction's BEGIN, if
     this opens one) and answered in one round trip; the server still runs them in order."""
-    connection.ensure_connection()
-    conn = connection.connection
-    with connection.wrap_database_errors, conn.pipeline(), contextlib.ExitStack() as cursors:
-        sent = []
-        for statement, params in statements:
-            cursor = cursors.enter_context(psycopg.Cursor(conn))
+    cursors = _cursors(len(statements))
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        for cursor, (statement, params) in zip(cursors, statements, strict=True):
             cursor.execute(statement, params, prepare=True)
-            sent.append(cursor)
-        return [cursor.fetchall() for cursor in sent]
+        return [cursor.fetchall() for cursor in cursors]
 
 
 _NODE_BY_HASH = """
