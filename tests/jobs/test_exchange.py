@@ -423,6 +423,25 @@ def test_a_malformed_envelope_is_400(register_node, body):
     assert response.json()["detail"]
 
 
+def test_nodes_get_json_whatever_they_accept_and_only_json_is_read(register_node, clip_job):
+    node = register_node()
+    clip_job()
+    response = node.client.generic(
+        "POST",
+        EXCHANGE,
+        b'{"max_jobs": 1}',
+        content_type="application/json",
+        HTTP_ACCEPT="text/html",
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert len(response.json()["jobs"]) == 1
+    form = node.client.generic(
+        "POST", EXCHANGE, b"max_jobs=1", content_type="application/x-www-form-urlencoded"
+    )
+    assert form.status_code == 415 and form["Content-Type"] == "application/json"
+    assert "Unsupported media type" in form.json()["detail"]
+
+
 def test_a_request_over_exchange_max_bytes_is_413_before_parsing(register_node, clip_job, settings):
     settings.EXCHANGE_MAX_BYTES = 1000
     node = register_node()
