@@ -756,3 +756,42 @@ def test_a_connection_the_database_dropped_is_replaced_by_the_next_node_call(
     assert response.status_code == 200, response.content
     assert len(response.json()["jobs"]) == 1
     assert connection.connection.info.backend_pid != killed
+
+
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+@pytest.mark.parametrize("statement", ["_LOCK_LEASE_JOBS", "_LEASES_WITH_RESULTS"])
+def test_a_submit_reads_the_leases_it_names_not_the_node_history(
+    postgres, register_node, clip_job, statement
+):
+    """A node's finished leases pile up for ever. Planned generically, with statistics from
+    when every node had a few, a lookup that also used the node's index read every lease
+    the node ever held, on each submit."""
+    node = register_node()
+    job = clip_job()
+    (leased,) = _ok(node.exchange(max_jobs=1))["jobs"]
+    owner = WorkerNode.objects.get(pk=node.id).owner
+    others = WorkerNode.objects.bulk_create(
+        WorkerNode(owner=owner, name=f"other-{i}", token_hash=f"{i:064x}", token_prefix="x")
+        for i in range(50)
+    )
+    history = (
+        "INSERT INTO jobs_lease (id, job_id, node_id, state, leased_at, expires_at)"
+        " SELECT gen_random_uuid(), %s, %s, 'submitted', now(), now()"
+        " FROM generate_series(1, %s)"
+    )
+    sql = getattr(pg_queue, statement).replace("%(leases)s", "$1").replace("%(node)s", "$2")
+    with connection.cursor() as cursor:
+        for other in others:
+            cursor.execute(history, [job.pk, other.pk, 20])
+        cursor.execute("ANALYZE jobs_lease")
+        cursor.execute(history, [job.pk, node.id, 20_000])
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE submit_lookup(uuid[], bigint) AS {sql}")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE submit_lookup(%s::uuid[], %s)",
+            [[leased["lease_id"]], node.id],
+        )
+        (plan,) = cursor.fetchone()[0]
+        cursor.execute("DEALLOCATE submit_lookup")
+    blocks = plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
+    assert blocks < 15, json.dumps(plan["Plan"], indent=1)
