@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 
 
 class WorkerNode(models.Model):
@@ -71,21 +72,53 @@ class Job(models.Model):
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     source = models.ForeignKey(
-        "sources.Source", on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+        "sources.Source",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        db_index=False,  # job_source: the jobs that have one
     )
     replica_of = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replicas"
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replicas",
+        db_index=False,  # job_replica_of: the jobs that are replicas
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # Partial indexes: a job changes status several times, and PostgreSQL writes each new
+        # row version into every index whose condition it meets, so a status change costs one
+        # entry in each full index. These hold only the rows their queries look for.
         indexes = [
-            models.Index(fields=["status", "-priority", "id"], name="job_lease_order"),
-            models.Index(fields=["status", "lease_expires_at"], name="job_lease_expiry"),
-            # Leasing one kind walks this in queue order (and it serves kind/status counts).
-            models.Index(fields=["kind", "status", "-priority", "id"], name="job_kind_lease_order"),
+            # The lease order: several kinds at once, or one kind.
+            models.Index(
+                fields=["-priority", "id"], condition=Q(status="queued"), name="job_queue_order"
+            ),
+            models.Index(
+                fields=["kind", "-priority", "id"],
+                condition=Q(status="queued"),
+                name="job_kind_queue_order",
+            ),
+            # Overdue leases, taken over by the next lease call.
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(status="leased"), name="job_lease_expiry"
+            ),
+            # Work in progress: stalled replications, counts of open jobs per kind.
+            models.Index(
+                fields=["status", "updated_at"],
+                condition=Q(status__in=["queued", "leased", "validating"]),
+                name="job_unfinished",
+            ),
+            models.Index(fields=["source"], condition=Q(source__isnull=False), name="job_source"),
+            models.Index(
+                fields=["replica_of"], condition=Q(replica_of__isnull=False), name="job_replica_of"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -112,7 +145,12 @@ class Lease(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="leases")
-    node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="leases")
+    node = models.ForeignKey(
+        WorkerNode,
+        on_delete=models.CASCADE,
+        related_name="leases",
+        db_index=False,  # lease_node_state starts with it
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     leased_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -141,7 +179,12 @@ class JobResult(models.Model):
         INVALID = "invalid"
         SUPERSEDED = "superseded"
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="results")
+    job = models.ForeignKey(
+        Job,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,  # result_job_status starts with it
+    )
     node = models.ForeignKey(WorkerNode, on_delete=models.CASCADE, related_name="results")
     lease = models.OneToOneField(Lease, on_delete=models.CASCADE, related_name="result")
     output = models.JSONField()
@@ -155,7 +198,10 @@ class JobResult(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["job", "status"], name="result_job_status"),
-            models.Index(fields=["status", "created_at"], name="result_status_created"),
+            # Results nobody validated (the reconciler's scan); validation takes them out.
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="result_pending_since"
+            ),
         ]
 
     def __str__(self) -> str:
