@@ -109,7 +109,7 @@ class Job(models.Model):
             models.Index(
                 fields=["lease_expires_at"], condition=Q(status="leased"), name="job_lease_expiry"
             ),
-            # Work in progress: stalled replications, counts of open jobs per kind.
+            # Work in progress: the stalled-replication scan, and counts of open jobs.
             models.Index(
                 fields=["status", "updated_at"],
                 condition=Q(status__in=["queued", "leased", "validating"]),
