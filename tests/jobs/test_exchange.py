@@ -795,3 +795,55 @@ def test_a_submit_reads_the_leases_it_names_not_the_node_history(
         cursor.execute("DEALLOCATE submit_lookup")
     blocks = plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
     assert blocks < 15, json.dumps(plan["Plan"], indent=1)
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+def test_a_store_updates_its_lease_and_job_by_key(postgres, register_node, clip_job):
+    """Planned generically, a JSON document is expected to hold 100 rows; for 100 rows the
+    store found the leases and jobs to update by scanning both tables whole."""
+    node = register_node()
+    job = clip_job()
+    (leased,) = _ok(node.exchange(max_jobs=1))["jobs"]
+    sql = (
+        pg_queue._STORE_RESULTS.replace(":count", "1")
+        .replace("%(node)s", "$1")
+        .replace("%(now)s", "$2")
+        .replace("%(rows)s", "$3")
+    )
+    row = {"job_id": job.pk, "lease_id": leased["lease_id"], "output": {}, "sha": "0", "stats": {}}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO jobs_job (kind, kind_version, payload, status, priority, size_hint,"
+            " attempts, max_attempts, created_at, updated_at)"
+            " SELECT kind, kind_version, payload, 'done', 0, 0, 1, max_attempts, now(), now()"
+            " FROM jobs_job, generate_series(1, 5000) WHERE id = %s",
+            [job.pk],
+        )
+        cursor.execute(
+            "INSERT INTO jobs_lease (id, job_id, node_id, state, leased_at, expires_at)"
+            " SELECT gen_random_uuid(), %s, %s, 'submitted', now(), now()"
+            " FROM generate_series(1, 5000)",
+            [job.pk, node.id],
+        )
+        cursor.execute("ANALYZE jobs_job")
+        cursor.execute("ANALYZE jobs_lease")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE store(bigint, timestamptz, text) AS {sql}")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE store(%s, now(), %s)",
+            [node.id, json.dumps([row])],
+        )
+        (plan,) = cursor.fetchone()[0]
+        cursor.execute("DEALLOCATE store")
+    scans = {
+        (step["Relation Name"], step["Node Type"])
+        for step in _plan_nodes(plan["Plan"])
+        if step["Node Type"].endswith("Scan") and "Relation Name" in step
+    }
+    assert scans == {("jobs_job", "Index Scan"), ("jobs_lease", "Index Scan")}, scans
