@@ -11,15 +11,29 @@ from django.db import connection
 from django.utils import timezone
 
 from alexandria.jobs import pg_queue, services
+from alexandria.jobs.apis import JobsExchangeApi
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.services import expire_overdue_leases, lease_seconds
+from alexandria.jobs.throttles import NodeThrottle
 from tests.jobs.conftest import clip_output, node_client
 
-pytestmark = pytest.mark.usefixtures("queue_path")
+pytestmark = pytest.mark.usefixtures("queue_path", "exchange_route")
 
 ALICE, BOB = "100000000000000001", "100000000000000002"
 EXCHANGE = "/api/v1/jobs/exchange"
+MIDDLEWARE = "alexandria.jobs.exchange_middleware.NodeExchangeMiddleware"
 OUTCOME_KEYS = {"lease_id", "status", "result_id", "result_status", "detail", "errors"}
+
+
+@pytest.fixture(params=["middleware", "view"])
+def exchange_route(request, settings) -> str:
+    """Node calls are answered by NodeExchangeMiddleware; without it, JobsExchangeApi answers
+    them. Every test here holds both to the same answers."""
+    if request.param == "view":
+        settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != MIDDLEWARE]
+    else:
+        assert MIDDLEWARE in settings.MIDDLEWARE
+    return request.param
 
 
 def _leased(node, clip_job, **job_kwargs):
@@ -480,6 +494,61 @@ def test_exchange_needs_a_node_token(register_node, anonymous_client, bot_client
     node = register_node()  # bot_client acts for this node's owner
     assert bot_client.post(f"/api/v1/nodes/{node.id}/revoke", {}, format="json").status_code == 200
     assert node.exchange().status_code == 403
+
+
+def test_an_unknown_node_token_is_401_with_the_node_challenge(anonymous_client, db):
+    anonymous_client.credentials(HTTP_AUTHORIZATION="Node not-a-token")
+    response = anonymous_client.post(EXCHANGE, {}, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Node realm="api"'
+    assert response.json() == {"detail": "Unknown node token."}
+
+
+def test_exchanges_count_against_the_node_rate_limit(register_node, clip_job, monkeypatch):
+    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "2/min"})
+    node = register_node()
+    clip_job()
+    assert [node.exchange(max_jobs=0).status_code for _ in range(2)] == [200, 200]
+    refused = node.exchange(max_jobs=1)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["detail"]
+    assert Lease.objects.count() == 0
+
+
+def test_an_empty_body_hands_in_nothing_and_leases_nothing(register_node, clip_job):
+    node = register_node()
+    clip_job()
+    response = node.client.generic("POST", EXCHANGE, b"", content_type="application/json")
+    assert _ok(response) == {"results": [], "jobs": []}
+
+
+def test_the_answer_has_the_headers_of_a_drf_response(register_node, clip_job):
+    node = register_node()
+    clip_job()
+    response = node.exchange(max_jobs=1)
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "POST, OPTIONS" and not response.has_header("Vary")
+    assert int(response["Content-Length"]) == len(response.content)
+    assert response["X-Content-Type-Options"] == "nosniff"  # the security middleware ran
+
+
+def test_node_calls_skip_the_view_and_other_calls_reach_it(
+    register_node, clip_job, exchange_route, anonymous_client, monkeypatch
+):
+    def refuse(*args):
+        raise AssertionError("JobsExchangeApi answered a node's call")
+
+    monkeypatch.setattr(JobsExchangeApi, "post", refuse)
+    node = register_node()
+    clip_job()
+    if exchange_route == "middleware":
+        assert len(_ok(node.exchange(max_jobs=1))["jobs"]) == 1
+    else:
+        with pytest.raises(AssertionError, match="JobsExchangeApi answered"):
+            node.exchange(max_jobs=1)
+    anonymous = anonymous_client.post(EXCHANGE, {}, format="json")
+    assert anonymous.status_code == 401  # from DRF, on either route
+    assert anonymous.json() == {"detail": "Authentication credentials were not provided."}
 
 
 # --- replication through exchange -----------------------------------------------------------

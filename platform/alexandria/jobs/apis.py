@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from alexandria.api.authentication import NodeTokenAuthentication
 from alexandria.api.errors import Conflict, PayloadTooLarge
 from alexandria.api.identity import acting_contributor
 from alexandria.api.parsers import StrictUtf8JSONParser
@@ -58,6 +59,7 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
 class NodeProtocolApi(APIView):
     """Base of the endpoints a volunteer node calls with its token."""
 
+    authentication_classes = [NodeTokenAuthentication]
     permission_classes = [IsWorkerNode]
     throttle_classes = [NodeThrottle]
     parser_classes = [StrictUtf8JSONParser]
@@ -199,7 +201,7 @@ class LeaseHeartbeatApi(NodeProtocolApi):
         return Response(HeartbeatResponseSerializer(body).data)
 
 
-def _check_declared_size(request, limit: int) -> None:
+def check_declared_size(request, limit: int) -> None:
     """Refuse an oversized body from its Content-Length, before parsing it."""
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared > limit:
@@ -219,7 +221,7 @@ class LeaseSubmitApi(NodeProtocolApi):
         },
     )
     def post(self, request, lease_id):
-        _check_declared_size(request, settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES)
+        check_declared_size(request, settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES)
         serializer = SubmitResultSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -267,23 +269,27 @@ class JobsExchangeApi(NodeProtocolApi):
         },
     )
     def post(self, request):
-        _check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
-        data = parse_exchange_request(request.data)
-        outcomes, granted = services.exchange(
-            request.auth,
-            [
-                services.Submission(item["lease_id"], item["output"], dict(item["stats"]))
-                for item in data["results"]
-            ],
-            max_jobs=data["max_jobs"],
-            kinds=data.get("kinds"),
-        )
-        return Response(
-            {
-                "results": [_outcome_body(outcome) for outcome in outcomes],
-                "jobs": [_leased_job(grant) for grant in granted],
-            }
-        )
+        check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
+        return Response(exchange_body(request.auth, request.data))
+
+
+def exchange_body(node, data) -> dict:
+    """The answer to an exchange request's parsed body (``NodeExchangeMiddleware`` serves
+    node calls with it; the view above is their documented schema and fallback)."""
+    parsed = parse_exchange_request(data)
+    outcomes, granted = services.exchange(
+        node,
+        [
+            services.Submission(item["lease_id"], item["output"], dict(item["stats"]))
+            for item in parsed["results"]
+        ],
+        max_jobs=parsed["max_jobs"],
+        kinds=parsed.get("kinds"),
+    )
+    return {
+        "results": [_outcome_body(outcome) for outcome in outcomes],
+        "jobs": [_leased_job(grant) for grant in granted],
+    }
 
 
 class LeaseFailApi(NodeProtocolApi):

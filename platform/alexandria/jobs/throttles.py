@@ -27,8 +27,11 @@ class NodeThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         node = request.auth
-        if not isinstance(node, WorkerNode):
-            return True
+        return self.allows(node) if isinstance(node, WorkerNode) else True
+
+    def allows(self, node: WorkerNode) -> bool:
+        """Count this call of ``node``; False when a limit is spent (``wait`` says for how
+        long)."""
         now = time.time()
         limits = []  # (cache key, allowed hits, window end, window seconds)
         for scope, ident in (("node", node.pk), ("node_owner", node.owner_id)):
