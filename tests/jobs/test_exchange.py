@@ -862,8 +862,14 @@ def test_a_submit_reads_the_leases_it_names_not_the_node_history(
         )
         (plan,) = cursor.fetchone()[0]
         cursor.execute("DEALLOCATE submit_lookup")
-    blocks = plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
-    assert blocks < 15, json.dumps(plan["Plan"], indent=1)
+    # Only the lease lookups count: how the jobs are found depends on what earlier tests left
+    # in jobs_job (once a sequential scan of 14 blocks).
+    blocks = sum(
+        step["Shared Hit Blocks"] + step["Shared Read Blocks"]
+        for step in _plan_nodes(plan["Plan"])
+        if step.get("Relation Name") == "jobs_lease"
+    )
+    assert blocks < 12, json.dumps(plan["Plan"], indent=1)
 
 
 def _plan_nodes(plan: dict):
