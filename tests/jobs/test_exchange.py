@@ -36,6 +36,10 @@ def exchange_route(request, settings) -> str:
     return request.param
 
 
+# For tests whose subject is not the route (the parser, plans of statements): run them once.
+ONE_ROUTE = pytest.mark.parametrize("exchange_route", ["middleware"], indirect=True)
+
+
 def _leased(node, clip_job, **job_kwargs):
     job = clip_job(**job_kwargs)
     return job, node.lease().json()["jobs"][0]["lease_id"]
@@ -747,6 +751,7 @@ LEASE = "6f1c2d9e-0a4b-4c55-9a0e-1f2a3b4c5d6e"
 OTHER_LEASE = "0b7e9a2c-5d4f-4e3a-8b1c-2d3e4f5a6b7c"
 
 
+@ONE_ROUTE
 @pytest.mark.parametrize(
     "body",
     [
@@ -795,6 +800,7 @@ def test_the_exchange_envelope_parser_agrees_with_the_documented_serializer(body
         ]
 
 
+@ONE_ROUTE
 @pytest.mark.parametrize("max_jobs", ["3", 3.0, True])
 def test_the_exchange_envelope_parser_wants_a_json_integer_for_max_jobs(max_jobs):
     from rest_framework.exceptions import ValidationError
@@ -827,6 +833,7 @@ def test_a_connection_the_database_dropped_is_replaced_by_the_next_node_call(
     assert connection.connection.info.backend_pid != killed
 
 
+@ONE_ROUTE
 @pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
 @pytest.mark.parametrize("statement", ["_LOCK_LEASE_JOBS", "_LEASES_WITH_RESULTS"])
 def test_a_submit_reads_the_leases_it_names_not_the_node_history(
@@ -878,6 +885,7 @@ def _plan_nodes(plan: dict):
         yield from _plan_nodes(child)
 
 
+@ONE_ROUTE
 @pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
 def test_a_store_updates_its_lease_and_job_by_key(postgres, register_node, clip_job):
     """Planned generically, a JSON document is expected to hold 100 rows; for 100 rows the
