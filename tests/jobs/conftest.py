@@ -3,13 +3,14 @@
 
 import base64
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from alexandria.jobs import services
+from alexandria.jobs import services, throttles
 from alexandria.jobs.models import WorkerNode
 from alexandria.jobs.services import create_job
 
@@ -73,6 +74,23 @@ def queue_path(request, monkeypatch) -> str:
         pytest.skip("pg_queue runs only on PostgreSQL; on SQLite it would repeat the orm variant")
     monkeypatch.setattr(services, "USE_PG_QUEUE", request.param == "pg_queue")
     return request.param
+
+
+# Mid-day, mid-hour and mid-minute of a fixed day.
+_MID_WINDOW = 20_000 * 86_400 + 12 * 3_600 + 30 * 60 + 30
+
+
+@pytest.fixture
+def node_rates(monkeypatch):
+    """Set the node throttle's rates for a test. The throttle counts in fixed windows, so calls
+    that straddled a boundary saw the count start again (a test once got four 200s from
+    "3/min"): the throttle's clock stands still in the middle of every window."""
+
+    def set_rates(rates: dict) -> None:
+        monkeypatch.setattr(throttles.NodeThrottle, "THROTTLE_RATES", rates)
+        monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: _MID_WINDOW))
+
+    return set_rates
 
 
 def node_client(token: str) -> APIClient:

@@ -14,7 +14,6 @@ from alexandria.jobs import pg_queue, services
 from alexandria.jobs.apis import JobsExchangeApi
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.services import expire_overdue_leases, lease_seconds
-from alexandria.jobs.throttles import NodeThrottle
 from tests.jobs.conftest import clip_output, node_client
 
 pytestmark = pytest.mark.usefixtures("queue_path", "exchange_route")
@@ -508,8 +507,8 @@ def test_an_unknown_node_token_is_401_with_the_node_challenge(anonymous_client, 
     assert response.json() == {"detail": "Unknown node token."}
 
 
-def test_exchanges_count_against_the_node_rate_limit(register_node, clip_job, monkeypatch):
-    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "2/min"})
+def test_exchanges_count_against_the_node_rate_limit(register_node, clip_job, node_rates):
+    node_rates({"node": "2/min"})
     node = register_node()
     clip_job()
     assert [node.exchange(max_jobs=0).status_code for _ in range(2)] == [200, 200]

@@ -1,8 +1,5 @@
-from alexandria.jobs.throttles import NodeThrottle
-
-
-def test_node_rate_limit_answers_429_with_retry_after(register_node, monkeypatch):
-    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "3/min"})
+def test_node_rate_limit_answers_429_with_retry_after(register_node, node_rates):
+    node_rates({"node": "3/min"})
     node = register_node()
     statuses = [node.lease().status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -10,8 +7,8 @@ def test_node_rate_limit_answers_429_with_retry_after(register_node, monkeypatch
     assert 1 <= int(response["Retry-After"]) <= 60
 
 
-def test_contributor_rate_limit_spans_all_their_nodes(register_node, monkeypatch):
-    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "100/min", "node_owner": "4/min"})
+def test_contributor_rate_limit_spans_all_their_nodes(register_node, node_rates):
+    node_rates({"node": "100/min", "node_owner": "4/min"})
     first = register_node(name="a")
     second = register_node(name="b")
     other_member = register_node("100000000000000002", name="c")
@@ -21,7 +18,7 @@ def test_contributor_rate_limit_spans_all_their_nodes(register_node, monkeypatch
 
 
 def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
-    register_node, monkeypatch, settings, redis_url
+    register_node, node_rates, settings, redis_url
 ):
     import redis
     from django.core.cache import caches
@@ -35,7 +32,7 @@ def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
     }
     redis.Redis.from_url(redis_url).flushdb()
     assert type(caches["default"]).__name__ == "RedisCache"
-    monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", {"node": "2/min", "node_owner": "100/h"})
+    node_rates({"node": "2/min", "node_owner": "100/h"})
     node = register_node()
     assert [node.lease().status_code for _ in range(3)] == [200, 200, 429]
     client = redis.Redis.from_url(redis_url)
