@@ -929,3 +929,50 @@ def test_a_store_updates_its_lease_and_job_by_key(postgres, register_node, clip_
         if step["Node Type"].endswith("Scan") and "Relation Name" in step
     }
     assert scans == {("jobs_job", "Index Scan"), ("jobs_lease", "Index Scan")}, scans
+
+
+@ONE_ROUTE
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+def test_a_lease_reads_overdue_leases_not_all_the_work_in_flight(postgres, register_node, clip_job):
+    """Before taking queued jobs, a lease checks for overdue leases of its kinds. Planned
+    generically as an EXISTS, that check read every leased job (10,000 here, all the work in
+    flight), on every lease call."""
+    node = register_node()
+    owner_id = WorkerNode.objects.get(pk=node.id).owner_id
+    job = clip_job()
+    sql = pg_queue._LEASE_QUEUED.replace(":limit", "1")
+    for number, name in enumerate(
+        ("now", "kinds", "node", "owner", "flagged", "min_seconds", "max_seconds"), start=1
+    ):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    sql = sql.replace("%(chars_per_second)s", "$8")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO jobs_job (kind, kind_version, payload, status, priority, size_hint,"
+            " attempts, max_attempts, created_at, updated_at, lease_owner_id, lease_expires_at)"
+            " SELECT kind, kind_version, payload, 'leased', 0, 0, 1, max_attempts, now(), now(),"
+            " %s, now() + interval '1 hour'"
+            " FROM jobs_job, generate_series(1, 10000) WHERE id = %s",
+            [node.id, job.pk],
+        )
+        cursor.execute("ANALYZE jobs_job")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(
+            "PREPARE lease(timestamptz, text[], bigint, bigint, boolean, integer, integer,"
+            f" integer) AS {sql}"
+        )
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lease(now(), %s, %s, %s, false, 60, 3600, 100)",
+            [[job.kind], node.id, owner_id],
+        )
+        (plan,) = cursor.fetchone()[0]
+        cursor.execute("DEALLOCATE lease")
+    job_scans = [
+        step
+        for step in _plan_nodes(plan["Plan"])
+        if step.get("Relation Name") == "jobs_job" and step["Node Type"].endswith("Scan")
+    ]
+    assert "Seq Scan" not in {step["Node Type"] for step in job_scans}, job_scans
+    assert sum(step.get("Rows Removed by Filter", 0) for step in job_scans) < 100, job_scans
+    job.refresh_from_db()
+    assert job.status == Job.Status.LEASED  # the check let the queued job through

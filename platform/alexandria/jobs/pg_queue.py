@@ -100,13 +100,17 @@ def node_by_token_hash(token_hash: str) -> tuple | None:
 # A replica never goes to a contributor who already has a result in its group, and flagged
 # nodes verify nobody (the same rule as services._leasable_by). Nothing is taken while overdue
 # leases of these kinds wait: the caller then leases through the general path, which takes
-# them over first.
+# them over first. The overdue check walks the lease-expiry index from its oldest expiry and
+# stops at the first overdue job of these kinds: written as EXISTS, the generic plan read
+# every leased job instead (all the work in flight, on every lease call).
 _LEASE_QUEUED = """
 WITH overdue AS (
-    SELECT EXISTS (
+    SELECT (
         SELECT 1 FROM jobs_job
         WHERE status = 'leased' AND lease_expires_at < %(now)s AND kind = ANY(%(kinds)s)
-    ) AS waiting
+        ORDER BY lease_expires_at
+        LIMIT 1
+    ) IS NOT NULL AS waiting
 ), picked AS (
     SELECT j.id FROM jobs_job j
     WHERE j.status = 'queued' AND j.kind = ANY(%(kinds)s)
