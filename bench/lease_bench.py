@@ -22,9 +22,11 @@ the machine's CPU). For each protocol and batch size it runs:
 Protocols: ``separate`` is POST /jobs/lease, then POST /leases/<id>/submit per job;
 ``exchange`` is POST /jobs/exchange carrying the previous batch's results and asking for the
 next batch (one request per batch). The report gives jobs/s, lease-call latency percentiles,
-double leases (from the clients' own records and from the database), the CPU the load
-generators used, the whole machine's CPU use, and the raw-SQL ``FOR UPDATE SKIP LOCKED``
-dequeue rate on the same database for comparison.
+double leases (from the clients' own records and from the database), and the CPU each part
+used per job: gunicorn, PostgreSQL, Redis, the load generators and the whole machine. For
+comparison it also measures, on the same machine, what each layer allows on its own: the
+raw-SQL ``FOR UPDATE SKIP LOCKED`` dequeue rate, and the request rate of the same gunicorn
+workers and load generators when the application is a fixed reply (``fixed_reply_app.py``).
 """
 
 import argparse
@@ -157,11 +159,31 @@ def start_server(args: argparse.Namespace, token: str) -> subprocess.Popen:
         "--log-level", "warning",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=REPO, env=server_env(args))
+    return wait_until_up(args, server, "/api/v1/nodes/me", token)
+
+
+def start_fixed_reply_server(args: argparse.Namespace) -> subprocess.Popen:
+    """gunicorn with the same workers as ``start_server``, serving ``fixed_reply_app``."""
+    command = [
+        sys.executable, "-m", "gunicorn", "fixed_reply_app:application",
+        "--pythonpath", str(REPO / "bench"),
+        "--worker-class", "gthread",
+        "--workers", str(args.workers),
+        "--threads", str(args.threads),
+        "--keep-alive", "30",
+        "--bind", f"127.0.0.1:{args.port}",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=REPO)
+    return wait_until_up(args, server, "/", "")
+
+
+def wait_until_up(args, server: subprocess.Popen, path: str, token: str) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-            conn.request("GET", "/api/v1/nodes/me", headers={"Authorization": f"Node {token}"})
+            conn.request("GET", path, headers={"Authorization": f"Node {token}"})
             if conn.getresponse().status == 200:
                 return server
         except OSError:
@@ -312,12 +334,42 @@ def machine_busy_s() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_s(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (the master and its workers), by PostgreSQL's
+    processes and by Redis, read from /proc. A process that ended is no longer counted, so
+    take both readings while the same processes run (gunicorn workers and the server's
+    persistent database connections live through a phase)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"web": 0.0, "database": 0.0, "redis": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                command, _, rest = stat.read().partition(" (")[2].rpartition(") ")
+        except OSError:
+            continue
+        fields = rest.split()  # from the state field on: ppid is [1], utime [11], stime [12]
+        if server_pid in (int(entry.name), int(fields[1])):
+            part = "web"
+        elif command == "postgres":
+            part = "database"
+        elif command == "redis-server":
+            part = "redis"
+        else:
+            continue
+        used[part] += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def run_phase(args, tokens: list[str], protocol: str, batch: int, rate: float | None) -> dict:
+def run_phase(
+    args, server, tokens: list[str], protocol: str, batch: int, rate: float | None
+) -> dict:
     plan = {
         "port": args.port,
         "protocol": protocol,
@@ -332,12 +384,14 @@ def run_phase(args, tokens: list[str], protocol: str, batch: int, rate: float | 
     workers = [
         context.Process(target=load_process, args=(plan, part, results)) for part in share if part
     ]
+    cpu_before = process_cpu_s(server.pid)
     busy_before, started = machine_busy_s(), time.perf_counter()
     for worker in workers:
         worker.start()
     parts = [results.get(timeout=args.seconds + 120) for _ in workers]
     elapsed = time.perf_counter() - started
     busy = machine_busy_s() - busy_before
+    cpu = {part: used - cpu_before[part] for part, used in process_cpu_s(server.pid).items()}
     for worker in workers:
         worker.join()
     leased = [job for part in parts for job in part["leased"]]
@@ -349,6 +403,10 @@ def run_phase(args, tokens: list[str], protocol: str, batch: int, rate: float | 
             "HAVING count(*) > 1) AS doubled"
         ).fetchone()[0]
     load_cpu = sum(part["cpu_s"] for part in parts)
+    cpu_ms_per_job = {
+        part: round(1000 * used / max(submitted, 1), 2)
+        for part, used in {**cpu, "load_generator": load_cpu, "machine": busy}.items()
+    }
     return {
         "protocol": protocol,
         "batch": batch,
@@ -367,6 +425,7 @@ def run_phase(args, tokens: list[str], protocol: str, batch: int, rate: float | 
         "double_leases_in_db": db_doubles,
         "load_generator_cores": round(load_cpu / elapsed, 2),
         "machine_cores_busy": round(busy / elapsed, 2),
+        "cpu_ms_per_job": cpu_ms_per_job,
         "errors": dict(sum((Counter(part["errors"]) for part in parts), Counter())),
     }
 
@@ -433,9 +492,19 @@ def main() -> None:
                     reset_queue(args)
                     seed_jobs(args, jobs_per_phase)
                     rate = rates.get(batch) if mode == "paced" else None
-                    phase = run_phase(args, tokens, protocol, batch, rate)
+                    phase = run_phase(args, server, tokens, protocol, batch, rate)
                     report["phases"].append(phase)
                     print(json.dumps(phase), flush=True)
+        server.terminate()
+        server.wait(timeout=30)
+        server = start_fixed_reply_server(args)
+        phase = run_phase(args, server, tokens, "exchange", 1, None)
+        report["fixed_reply_http_only"] = {  # one call per job, as at batch 1
+            "calls_per_s": phase["jobs_per_s"],
+            "call_p50_ms": phase["lease_p50_ms"],
+            "call_p99_ms": phase["lease_p99_ms"],
+            "cpu_ms_per_call": phase["cpu_ms_per_job"],
+        }
         server.terminate()
         server.wait(timeout=30)
         for batch in batches:
