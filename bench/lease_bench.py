@@ -336,11 +336,11 @@ def machine_busy_s() -> float:
 
 def process_cpu_s(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far by gunicorn (the master and its workers), by PostgreSQL's
-    processes and by Redis, read from /proc. A process that ended is no longer counted, so
-    take both readings while the same processes run (gunicorn workers and the server's
-    persistent database connections live through a phase)."""
+    processes and by Redis, read from /proc. Processes that ended count through their parent
+    (the CPU of reaped children): Django closes a database connection older than
+    CONN_MAX_AGE after a request, so backends come and go within a phase."""
     ticks = os.sysconf("SC_CLK_TCK")
-    used = {"web": 0.0, "database": 0.0, "redis": 0.0}
+    processes = {}  # pid: (command, parent pid, own CPU ticks, ticks of reaped children)
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -349,17 +349,26 @@ def process_cpu_s(server_pid: int) -> dict[str, float]:
                 command, _, rest = stat.read().partition(" (")[2].rpartition(") ")
         except OSError:
             continue
-        fields = rest.split()  # from the state field on: ppid is [1], utime [11], stime [12]
-        if server_pid in (int(entry.name), int(fields[1])):
-            part = "web"
-        elif command == "postgres":
-            part = "database"
-        elif command == "redis-server":
-            part = "redis"
-        else:
-            continue
-        used[part] += (int(fields[11]) + int(fields[12])) / ticks
-    return used
+        fields = rest.split()  # from the state on: ppid [1]; utime, stime, cutime, cstime [11:15]
+        own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+        processes[int(entry.name)] = (command, int(fields[1]), own, reaped)
+
+    def tree_cpu_s(is_member) -> float:
+        """The members' own CPU, and what the tree's root reaped from children that ended."""
+        total = 0
+        for pid, (_, parent, own, reaped) in processes.items():
+            if is_member(pid):
+                total += own + (0 if is_member(parent) else reaped)
+        return total / ticks
+
+    def command_is(name: str):
+        return lambda pid: pid in processes and processes[pid][0] == name
+
+    return {
+        "web": tree_cpu_s(lambda pid: server_pid in (pid, processes.get(pid, ("", 0))[1])),
+        "database": tree_cpu_s(command_is("postgres")),
+        "redis": tree_cpu_s(command_is("redis-server")),
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
