@@ -6,8 +6,9 @@ import threading
 import uuid
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 from django.utils import timezone
 
 from alexandria.jobs import pg_queue, services
@@ -620,7 +621,7 @@ def test_the_queue_path_in_use_is_the_one_asked_for(
     register_node, clip_job, queue_path, monkeypatch
 ):
     calls = []
-    for name in ("lease_queued", "lock_node_leases", "store_results"):
+    for name in ("lock_node_leases", "store_and_lease"):
         real = getattr(pg_queue, name)
 
         def spy(*args, _real=real, _name=name, **kwargs):
@@ -636,7 +637,7 @@ def test_the_queue_path_in_use_is_the_one_asked_for(
         == 200
     )
     if queue_path == "pg_queue":
-        assert calls == ["lease_queued", "lock_node_leases", "store_results"]
+        assert calls == ["store_and_lease", "lock_node_leases", "store_and_lease"]
     else:
         assert calls == []
 
@@ -705,6 +706,87 @@ def test_concurrent_repeats_of_one_batch_store_each_result_once(postgres, regist
     assert {status for status, _ in answers[0].values()} == {200}
     assert JobResult.objects.count() == 12
     assert set(answers[0]) == {lid for lid, _ in batch}
+
+
+def _spy_on_psycopg_commits(monkeypatch) -> list[bool]:
+    """Whether each psycopg-level commit that found a transaction to end was sent inside a
+    pipeline (with other statements) or alone."""
+    sent: list[bool] = []
+    real_commit = psycopg.Connection.commit
+
+    def commit(conn):
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or conn._pipeline:
+            sent.append(conn._pipeline is not None)
+        return real_commit(conn)
+
+    monkeypatch.setattr(psycopg.Connection, "commit", commit)
+    return sent
+
+
+@ONE_ROUTE
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_the_store_the_lease_and_the_commit_go_in_one_round_trip(
+    postgres, register_node, clip_job, monkeypatch
+):
+    """In the outermost transaction the COMMIT goes with the store and the lease; what it
+    committed is there for other connections, and the results still go to validation once
+    it has committed."""
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    following = clip_job()
+    announced: list = []
+    monkeypatch.setattr(services.dispatcher, "announce", announced.append)
+    sent = _spy_on_psycopg_commits(monkeypatch)
+    body = _ok(node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1))
+    assert sent == [True]  # Django's own commit then found nothing left to commit
+    (outcome,) = body["results"]
+    assert announced == [[outcome["result_id"]]]
+    assert [j["job_id"] for j in body["jobs"]] == [following.pk]
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        assert other.execute(
+            "SELECT status FROM jobs_job WHERE id = ANY(%s) ORDER BY id", [[job.pk, following.pk]]
+        ).fetchall() == [("validating",), ("leased",)]
+        assert other.execute(
+            "SELECT lease_id FROM jobs_jobresult WHERE id = %s", [outcome["result_id"]]
+        ).fetchone() == (uuid.UUID(lease_id),)
+
+
+@ONE_ROUTE
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+def test_inside_a_callers_transaction_the_exchange_does_not_commit_it(
+    postgres, register_node, clip_job, monkeypatch
+):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    sent = _spy_on_psycopg_commits(monkeypatch)
+    _ok(node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1))
+    assert sent == []  # the test's transaction is still open
+    assert connection.in_atomic_block
+
+
+@ONE_ROUTE
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_failing_in_the_last_round_trip_commits_nothing(
+    postgres, register_node, clip_job, monkeypatch
+):
+    node = register_node()
+    job, lease_id = _leased(node, clip_job)
+    clip_job()
+
+    def failing_lease(*args):
+        return "SELECT 1 / 0", {}
+
+    monkeypatch.setattr(pg_queue, "_lease_statement", failing_lease)
+    with pytest.raises(DataError):
+        node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1)
+    assert not JobResult.objects.exists()
+    assert Lease.objects.get(pk=lease_id).state == Lease.State.ACTIVE
+    assert Job.objects.get(pk=job.pk).status == Job.Status.LEASED
+    monkeypatch.undo()
+    (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
+    assert outcome["status"] == 200
 
 
 def test_two_taken_back_leases_of_one_job_in_one_batch_store_one_result(register_node, clip_job):

@@ -44,13 +44,19 @@ def _execute(statement: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _execute_pipelined(statements: list[tuple[str, dict]]) -> list[list[tuple]]:
+def _execute_pipelined(
+    statements: list[tuple[str, dict]], *, commit: bool = False
+) -> list[list[tuple]]:
     """Run statements as ``_execute`` does, sent together (with the transaction's BEGIN, if
-    this opens one) and answered in one round trip; the server still runs them in order."""
+    this opens one, and its COMMIT with ``commit``) and answered in one round trip; the
+    server still runs them in order, and one that fails skips the rest, COMMIT included."""
     cursors = _cursors(len(statements))
-    with connection.wrap_database_errors, connection.connection.pipeline():
+    conn = connection.connection
+    with connection.wrap_database_errors, conn.pipeline():
         for cursor, (statement, params) in zip(cursors, statements, strict=True):
             cursor.execute(statement, params, prepare=True)
+        if commit:
+            conn.commit()
         return [cursor.fetchall() for cursor in cursors]
 
 
@@ -149,21 +155,25 @@ ORDER BY leased.priority DESC, leased.id
 def lease_queued(node, kinds: list[str], limit: int, now: datetime) -> list[tuple] | None:
     """Lease up to ``limit`` queued jobs to ``node`` in one statement. Rows of (lease id,
     job id, kind, kind version, payload, expiry, seconds); None when overdue leases wait."""
+    return _granted(_execute(*_lease_statement(node, kinds, limit, now)))
+
+
+def _lease_statement(node, kinds: list[str], limit: int, now: datetime) -> tuple[str, dict]:
     # The limit is written into the statement (one prepared statement per batch size): with
     # a parameter, the generic plan would expect a large share of the queue and scan it all.
-    rows = _execute(
-        _LEASE_QUEUED.replace(":limit", str(int(limit))),
-        {
-            "now": now,
-            "kinds": kinds,
-            "node": node.pk,
-            "owner": node.owner_id,
-            "flagged": node.is_flagged,
-            "min_seconds": settings.LEASE_MIN_SECONDS,
-            "max_seconds": settings.LEASE_MAX_SECONDS,
-            "chars_per_second": settings.LEASE_CHARS_PER_SECOND,
-        },
-    )
+    return _LEASE_QUEUED.replace(":limit", str(int(limit))), {
+        "now": now,
+        "kinds": kinds,
+        "node": node.pk,
+        "owner": node.owner_id,
+        "flagged": node.is_flagged,
+        "min_seconds": settings.LEASE_MIN_SECONDS,
+        "max_seconds": settings.LEASE_MAX_SECONDS,
+        "chars_per_second": settings.LEASE_CHARS_PER_SECOND,
+    }
+
+
+def _granted(rows: list[tuple]) -> list[tuple] | None:
     if rows[0][0]:
         return None
     return [
@@ -240,8 +250,12 @@ SELECT lease_id, id FROM stored
 
 def store_results(node, accepted: list[tuple], now: datetime) -> dict:
     """Store accepted outputs, end their leases and send their jobs to validation, in one
-    statement. ``accepted``: (job id, lease id, output, sha256, stats). {lease id: result id}.
-    The rows go as one JSON document: psycopg took 30 µs per call to convert five array
+    statement. ``accepted``: (job id, lease id, output, sha256, stats). {lease id: result id}."""
+    return dict(_execute(*_store_statement(node, accepted, now)))
+
+
+def _store_statement(node, accepted: list[tuple], now: datetime) -> tuple[str, dict]:
+    """The rows go as one JSON document: psycopg took 30 µs per call to convert five array
     parameters, and takes 2 µs for one string.
 
     Their count is written into the statement as a LIMIT (one prepared statement per batch
@@ -252,4 +266,22 @@ def store_results(node, accepted: list[tuple], now: datetime) -> dict:
         for job_id, lease_id, output, sha, stats in accepted
     ]
     statement = _STORE_RESULTS.replace(":count", str(len(rows)))
-    return dict(_execute(statement, {"node": node.pk, "now": now, "rows": json.dumps(rows)}))
+    return statement, {"node": node.pk, "now": now, "rows": json.dumps(rows)}
+
+
+def store_and_lease(
+    node, accepted: list[tuple], kinds: list[str], limit: int, now: datetime, *, commit: bool
+) -> tuple[dict, list[tuple] | None]:
+    """``store_results`` and then ``lease_queued`` (when there are ``kinds`` to lease), sent
+    together in one round trip, with the transaction's COMMIT when ``commit`` is set.
+    ({lease id: result id}, leased rows or None when overdue leases wait)."""
+    statements = []
+    if accepted:
+        statements.append(_store_statement(node, accepted, now))
+    if kinds:
+        statements.append(_lease_statement(node, kinds, limit, now))
+    if not statements:
+        return {}, []
+    answers = _execute_pipelined(statements, commit=commit)
+    stored = dict(answers.pop(0)) if accepted else {}
+    return stored, _granted(answers[0]) if kinds else []

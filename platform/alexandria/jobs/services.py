@@ -264,17 +264,23 @@ def lease_jobs(
 ) -> list[GrantedLease]:
     """Hand up to ``max_jobs`` jobs to ``node``: overdue leases first, then the queue by
     priority. Expired leases are taken over here, so leasing never waits for a sweeper."""
-    allowed = set(node.capabilities.get("kinds", []))
-    if kinds is not None:
-        allowed &= set(kinds)
-    if not allowed or max_jobs < 1:
+    allowed = _kinds_to_lease(node, kinds, max_jobs)
+    if not allowed:
         return []
     now = timezone.now()
     if use_pg_queue():
-        rows = pg_queue.lease_queued(node, sorted(allowed), max_jobs, now)
+        rows = pg_queue.lease_queued(node, allowed, max_jobs, now)
         if rows is not None:
             return [GrantedLease(*row) for row in rows]
-    return _lease_jobs_orm(node, sorted(allowed), max_jobs, now)
+    return _lease_jobs_orm(node, allowed, max_jobs, now)
+
+
+def _kinds_to_lease(node: WorkerNode, kinds: list[str] | None, max_jobs: int) -> list[str]:
+    """The kinds a lease of ``max_jobs`` may hand out: the node's, narrowed to ``kinds``."""
+    allowed = set(node.capabilities.get("kinds", []))
+    if kinds is not None:
+        allowed &= set(kinds)
+    return sorted(allowed) if max_jobs >= 1 else []
 
 
 def _lease_jobs_orm(
@@ -535,6 +541,58 @@ def submit_results(node: WorkerNode, submissions: list[Submission]) -> list[Subm
     """Accept outputs for validation, each judged on its own, all in one transaction.
     Repeating the same output answers the same; a late result is still taken while nobody
     else holds the job. Outcomes come back in the order of ``submissions``."""
+    outcomes, checked = _check_sizes(submissions)
+    if checked:
+        now = timezone.now()
+        with transaction.atomic(savepoint=False):  # inside exchange(), no savepoint round trips
+            judged, accepted = _judge_submissions(node, checked, now)
+            outcomes.update(judged)
+            if accepted:
+                stored = _store_results(node, _result_rows(accepted), now)
+                outcomes.update(_stored_outcomes(accepted, stored))
+    return [outcomes[submission.lease_id] for submission in submissions]
+
+
+def exchange(
+    node: WorkerNode,
+    submissions: list[Submission],
+    *,
+    max_jobs: int,
+    kinds: list[str] | None = None,
+) -> tuple[list[SubmitOutcome], list[GrantedLease]]:
+    """Take a node's finished outputs, then lease it more work, in one transaction: one
+    commit per round trip of a busy node.
+
+    On PostgreSQL the accepted outputs' store, the lease and the COMMIT go to the server
+    together, in one round trip after the one that locks and reads the leases (two round
+    trips fewer than storing, leasing and committing one after another). The COMMIT goes
+    along only when this is the outermost transaction; Django's own commit then finds
+    nothing left to do and runs the on-commit callbacks."""
+    if not use_pg_queue():
+        with transaction.atomic():
+            outcomes = submit_results(node, submissions) if submissions else []
+            return outcomes, lease_jobs(node, max_jobs=max_jobs, kinds=kinds)
+    outcomes, checked = _check_sizes(submissions)
+    lease_kinds = _kinds_to_lease(node, kinds, max_jobs)
+    now = timezone.now()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        judged, accepted = _judge_submissions(node, checked, now) if checked else ({}, [])
+        outcomes.update(judged)
+        stored, leased = pg_queue.store_and_lease(
+            node, _result_rows(accepted), lease_kinds, max_jobs, now, commit=outermost
+        )
+        outcomes.update(_stored_outcomes(accepted, stored))
+        if leased is None:  # overdue leases wait: the general path takes them over first
+            granted = _lease_jobs_orm(node, lease_kinds, max_jobs, timezone.now())
+        else:
+            granted = [GrantedLease(*row) for row in leased]
+    return [outcomes[submission.lease_id] for submission in submissions], granted
+
+
+def _check_sizes(submissions: list[Submission]) -> tuple[dict, list]:
+    """Refuse oversized outputs; hash the rest. ({lease id: refusal}, [(submission, sha256,
+    whether it may hold a NUL)])."""
     if len({submission.lease_id for submission in submissions}) != len(submissions):
         raise InvalidInput("Each lease may appear only once in a request.")
     outcomes: dict[uuid.UUID, SubmitOutcome] = {}
@@ -552,81 +610,77 @@ def submit_results(node: WorkerNode, submissions: list[Submission]) -> list[Subm
         else:
             digest = hashlib.sha256(encoded).hexdigest()
             checked.append((submission, digest, b"\\u0000" in encoded))
-    if checked:
-        outcomes.update(_take_submissions(node, checked))
-    return [outcomes[submission.lease_id] for submission in submissions]
+    return outcomes, checked
 
 
-def exchange(
-    node: WorkerNode,
-    submissions: list[Submission],
-    *,
-    max_jobs: int,
-    kinds: list[str] | None = None,
-) -> tuple[list[SubmitOutcome], list[GrantedLease]]:
-    """Take a node's finished outputs, then lease it more work, in one transaction: one
-    commit per round trip of a busy node."""
-    with transaction.atomic():
-        outcomes = submit_results(node, submissions) if submissions else []
-        granted = lease_jobs(node, max_jobs=max_jobs, kinds=kinds)
-    return outcomes, granted
-
-
-def _take_submissions(node: WorkerNode, checked: list) -> dict[uuid.UUID, SubmitOutcome]:
-    now = timezone.now()
+def _judge_submissions(
+    node: WorkerNode, checked: list, now: datetime
+) -> tuple[dict[uuid.UUID, SubmitOutcome], list[tuple]]:
+    """Lock the jobs behind the submissions' leases and judge each submission: refusals
+    and repeats as outcomes, the outputs to store as (lease row, submission, sha256). Invalid
+    outputs and implausible speed are recorded on the node here, in the caller's
+    transaction."""
     outcomes = {}
     accepted, invalid = [], []
-    with transaction.atomic(savepoint=False):  # inside exchange(), no savepoint round trips
-        jobs, leases = _lock_node_leases(node, [item[0].lease_id for item in checked])
-        by_id = {lease.lease_id: lease for lease in leases}
-        for submission, digest, may_hold_nul in checked:
-            lease = by_id.get(submission.lease_id)
-            if lease is None:
-                outcomes[submission.lease_id] = SubmitOutcome(
-                    submission.lease_id, error=LeaseNotFound("No such lease.")
-                )
-                continue
-            if lease.result_id is not None:
-                outcomes[submission.lease_id] = _repeated(lease, digest)
-                continue
-            kind, job_status = jobs[lease.job_id]
-            taken_back = lease.state == Lease.State.EXPIRED and job_status == Job.Status.QUEUED
-            if lease.state != Lease.State.ACTIVE and not taken_back:
-                outcomes[submission.lease_id] = SubmitOutcome(
-                    submission.lease_id, error=LeaseConflict(_LOST[lease.state])
-                )
-                continue
-            errors = get_kind(kind).output_errors(submission.output)
-            if not errors and may_hold_nul:
-                errors = _unstorable(submission.output)
-            if errors:
-                invalid.append((lease.job_id, errors))
-                outcomes[submission.lease_id] = SubmitOutcome(
-                    submission.lease_id, error=OutputRejected(errors)
-                )
-            else:
-                accepted.append((lease, submission, digest))
-                # A second lease of the same job in this batch is now too late.
-                jobs[lease.job_id] = (kind, Job.Status.VALIDATING)
-        if invalid:
-            _record_invalid_outputs(node, invalid)
-        if accepted:
-            stored = _store_results(
-                node,
-                [
-                    (lease.job_id, lease.lease_id, submission.output, digest, submission.stats)
-                    for lease, submission, digest in accepted
-                ],
-                now,
+    jobs, leases = _lock_node_leases(node, [item[0].lease_id for item in checked])
+    by_id = {lease.lease_id: lease for lease in leases}
+    for submission, digest, may_hold_nul in checked:
+        lease = by_id.get(submission.lease_id)
+        if lease is None:
+            outcomes[submission.lease_id] = SubmitOutcome(
+                submission.lease_id, error=LeaseNotFound("No such lease.")
             )
-            for lease, _, _ in accepted:
-                outcomes[lease.lease_id] = SubmitOutcome(
-                    lease.lease_id, stored[lease.lease_id], JobResult.Status.PENDING
-                )
-            _flag_implausible_speed(node, accepted, now)
-            result_ids = list(stored.values())
-            transaction.on_commit(lambda: dispatcher.announce(result_ids))
-    return outcomes
+            continue
+        if lease.result_id is not None:
+            outcomes[submission.lease_id] = _repeated(lease, digest)
+            continue
+        kind, job_status = jobs[lease.job_id]
+        taken_back = lease.state == Lease.State.EXPIRED and job_status == Job.Status.QUEUED
+        if lease.state != Lease.State.ACTIVE and not taken_back:
+            outcomes[submission.lease_id] = SubmitOutcome(
+                submission.lease_id, error=LeaseConflict(_LOST[lease.state])
+            )
+            continue
+        errors = get_kind(kind).output_errors(submission.output)
+        if not errors and may_hold_nul:
+            errors = _unstorable(submission.output)
+        if errors:
+            invalid.append((lease.job_id, errors))
+            outcomes[submission.lease_id] = SubmitOutcome(
+                submission.lease_id, error=OutputRejected(errors)
+            )
+        else:
+            accepted.append((lease, submission, digest))
+            # A second lease of the same job in this batch is now too late.
+            jobs[lease.job_id] = (kind, Job.Status.VALIDATING)
+    if invalid:
+        _record_invalid_outputs(node, invalid)
+    if accepted:
+        _flag_implausible_speed(node, accepted, now)
+    return outcomes, accepted
+
+
+def _result_rows(accepted: list[tuple]) -> list[tuple]:
+    """(job id, lease id, output, sha256, stats) rows of judged submissions, to store."""
+    return [
+        (lease.job_id, lease.lease_id, submission.output, digest, submission.stats)
+        for lease, submission, digest in accepted
+    ]
+
+
+def _stored_outcomes(accepted: list[tuple], stored: dict) -> dict[uuid.UUID, SubmitOutcome]:
+    """The outcomes of stored results, which go to validation once their transaction
+    commits."""
+    if not accepted:
+        return {}
+    result_ids = list(stored.values())
+    transaction.on_commit(lambda: dispatcher.announce(result_ids))
+    return {
+        lease.lease_id: SubmitOutcome(
+            lease.lease_id, stored[lease.lease_id], JobResult.Status.PENDING
+        )
+        for lease, _, _ in accepted
+    }
 
 
 def _unstorable(value: Any) -> list[str]:
