@@ -9,7 +9,9 @@ registers one node per client, starts gunicorn with the production configuration
 (``alexandria.gunicorn_config``: gthread workers, Redis cache for the throttles, Celery on
 Redis for validation, whose queue is purged afterwards) and drives it from separate
 load-generator processes (asyncio, raw HTTP/1.1 keep-alive, so the generator costs little of
-the machine's CPU). For each protocol and batch size it runs:
+the machine's CPU). A fresh server is first loaded for ``--warmup-seconds`` without measuring
+(each gunicorn thread opens its database connection and prepares its statements on its first
+calls). Then, for each protocol and batch size, it runs:
 
 * ``saturate``: every client leases, submits what it leased, and leases again, as fast as the
   server answers (closed loop): the throughput.
