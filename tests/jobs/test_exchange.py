@@ -754,6 +754,34 @@ def test_the_store_the_lease_and_the_commit_go_in_one_round_trip(
 
 @ONE_ROUTE
 @pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_when_overdue_leases_wait_they_are_taken_over_after_the_committed_store(
+    postgres, register_node, clip_job, monkeypatch
+):
+    """The lease statement leases nothing while overdue leases wait; its COMMIT has gone
+    with the store, so the general lease path takes them over in a transaction of its own."""
+    first, second = register_node(ALICE), register_node(BOB)
+    overdue, _ = _leased(first, clip_job)
+    job, lease_id = _leased(second, clip_job)
+    _expire_now(overdue)
+    monkeypatch.setattr(services.dispatcher, "announce", lambda result_ids: None)
+    sent = _spy_on_psycopg_commits(monkeypatch)
+    body = _ok(second.exchange([(lease_id, clip_output(job.payload))], max_jobs=1))
+    assert sent == [True, False]  # the store's pipelined COMMIT, then Django's of the lease
+    assert [outcome["status"] for outcome in body["results"]] == [200]
+    assert [j["job_id"] for j in body["jobs"]] == [overdue.pk]
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        assert other.execute(
+            "SELECT id, status, lease_owner_id FROM jobs_job ORDER BY id"
+        ).fetchall() == [(overdue.pk, "leased", second.id), (job.pk, "validating", second.id)]
+        assert other.execute(
+            "SELECT node_id, state FROM jobs_lease WHERE job_id = %s ORDER BY leased_at",
+            [overdue.pk],
+        ).fetchall() == [(first.id, "expired"), (second.id, "active")]
+
+
+@ONE_ROUTE
+@pytest.mark.parametrize("queue_path", ["pg_queue"], indirect=True)
 def test_inside_a_callers_transaction_the_exchange_does_not_commit_it(
     postgres, register_node, clip_job, monkeypatch
 ):

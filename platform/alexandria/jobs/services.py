@@ -567,7 +567,9 @@ def exchange(
     together, in one round trip after the one that locks and reads the leases (two round
     trips fewer than storing, leasing and committing one after another). The COMMIT goes
     along only when this is the outermost transaction; Django's own commit then finds
-    nothing left to do and runs the on-commit callbacks."""
+    nothing left to do and runs the on-commit callbacks. When overdue leases wait, the lease
+    statement leases nothing and the general path takes them over after that COMMIT, in a
+    transaction of its own that Django commits."""
     if not use_pg_queue():
         with transaction.atomic():
             outcomes = submit_results(node, submissions) if submissions else []
