@@ -715,8 +715,9 @@ def _spy_on_psycopg_commits(monkeypatch) -> list[bool]:
     real_commit = psycopg.Connection.commit
 
     def commit(conn):
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or conn._pipeline:
-            sent.append(conn._pipeline is not None)
+        in_pipeline = conn.info.pipeline_status != psycopg.pq.PipelineStatus.OFF
+        if in_pipeline or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            sent.append(in_pipeline)
         return real_commit(conn)
 
     monkeypatch.setattr(psycopg.Connection, "commit", commit)
@@ -806,13 +807,13 @@ def test_a_statement_failing_in_the_last_round_trip_commits_nothing(
     def failing_lease(*args):
         return "SELECT 1 / 0", {}
 
-    monkeypatch.setattr(pg_queue, "_lease_statement", failing_lease)
-    with pytest.raises(DataError):
-        node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(pg_queue, "_lease_statement", failing_lease)
+        with pytest.raises(DataError):
+            node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1)
     assert not JobResult.objects.exists()
     assert Lease.objects.get(pk=lease_id).state == Lease.State.ACTIVE
     assert Job.objects.get(pk=job.pk).status == Job.Status.LEASED
-    monkeypatch.undo()
     (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
     assert outcome["status"] == 200
 
