@@ -70,3 +70,25 @@ def test_clip_score_schemas_are_plain_json_schema():
         "$.scores[0]: 'similarity' is a required property",
         "$.scores[0]: 'keep' is a required property",
     ]
+
+
+def test_jsonschema_rules_on_what_the_compiled_validator_refuses_or_cannot_read():
+    kind = JobKind(
+        name="scored",
+        version="1",
+        input_schema=OBJECT,
+        output_schema={
+            "type": "object",
+            "properties": {"score": {"type": "number"}},
+            "additionalProperties": False,
+        },
+        runner="clip",
+    )
+    assert kind.output_errors({"score": 0.5}) == []
+    # The compiled validator calls NaN no number; jsonschema (the judge) does.
+    assert kind.output_errors({"score": float("nan")}) == []
+    # A dict with an int key is not JSON: the compiled validator raises on it.
+    assert kind.output_errors({1: 2}) == [
+        "$: Additional properties are not allowed (1 was unexpected)"
+    ]
+    assert kind.output_errors({"score": "x"}) == ["$.score: 'x' is not of type 'number'"]

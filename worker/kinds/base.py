@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 Runner = Literal["llm", "clip"]
@@ -58,17 +59,19 @@ class JobKind:
             )
 
     # Validators are built once per kind: building one costs more than most validations.
+    # Each schema gets two: jsonschema words the errors; jsonschema_rs (compiled) answers
+    # "valid?" about a hundred times faster, and nearly every payload and output is valid.
     @cached_property
-    def _input_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.input_schema)
+    def _input_validators(self) -> tuple[Any, Draft202012Validator]:
+        return _validators(self.input_schema)
 
     @cached_property
-    def _output_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.output_schema)
+    def _output_validators(self) -> tuple[Any, Draft202012Validator]:
+        return _validators(self.output_schema)
 
     def input_errors(self, payload: Any) -> list[str]:
         """Every way ``payload`` breaks the input schema (empty when it is valid)."""
-        return _errors(self._input_validator, payload)
+        return _errors(*self._input_validators, payload)
 
     def schema_for_decoding(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The schema to constrain decoding with: the kind's narrower one if it has one."""
@@ -77,10 +80,21 @@ class JobKind:
 
     def output_errors(self, output: Any) -> list[str]:
         """Every way ``output`` breaks the output schema (empty when it is valid)."""
-        return _errors(self._output_validator, output)
+        return _errors(*self._output_validators, output)
 
 
-def _errors(validator: Draft202012Validator, instance: Any) -> list[str]:
+def _validators(schema: dict[str, Any]) -> tuple[Any, Draft202012Validator]:
+    return jsonschema_rs.Draft202012Validator(schema), Draft202012Validator(schema)
+
+
+def _errors(compiled: Any, validator: Draft202012Validator, instance: Any) -> list[str]:
+    """What the compiled validator accepts is valid; jsonschema words the errors of the rest
+    and rules on what the compiled one cannot read (not JSON: a dict with an int key)."""
+    try:
+        if compiled.is_valid(instance):
+            return []
+    except ValueError:
+        pass
     return [
         f"{error.json_path}: {error.message}"
         for error in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
