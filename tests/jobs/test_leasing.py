@@ -2,7 +2,7 @@
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
@@ -38,6 +38,15 @@ def test_lease_hands_out_jobs_by_priority_with_a_size_scaled_ttl(register_node, 
     high.refresh_from_db()
     assert high.status == Job.Status.LEASED and high.lease_owner_id == node.id
     assert node.lease().json() == {"jobs": []}
+
+
+def test_the_answer_gives_the_stored_lease_expiry_in_utc(register_node, clip_job):
+    node = register_node()
+    job = clip_job()
+    (leased,) = node.lease().json()["jobs"]
+    job.refresh_from_db()
+    stored = job.lease_expires_at.astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert leased["lease_expires_at"] == stored + "Z"
 
 
 def test_lease_ttl_is_bounded(settings):

@@ -16,10 +16,19 @@ from datetime import datetime
 import psycopg
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+from psycopg.pq import Format
 
 # Cursors kept per thread for its database connection: a cursor learns how to send each
 # parameter type and read each column type, and a new one per statement learns it all again.
 _kept = threading.local()
+
+# psycopg's own timestamptz loader (C). Django registers a pure-Python subclass on each
+# connection only to set the result's zone, which psycopg's loader takes from the session's
+# TimeZone, and Django sets that to the same zone when it connects; the subclass cost more
+# than the rest of loading a row.
+_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(
+    psycopg.adapters.types["timestamptz"].oid, Format.TEXT
+)
 
 
 def _cursors(count: int) -> list[psycopg.Cursor]:
@@ -29,7 +38,9 @@ def _cursors(count: int) -> list[psycopg.Cursor]:
     if getattr(_kept, "connection", None) is not conn:
         _kept.connection, _kept.cursors = conn, []
     while len(_kept.cursors) < count:
-        _kept.cursors.append(psycopg.Cursor(conn))
+        cursor = psycopg.Cursor(conn)
+        cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
+        _kept.cursors.append(cursor)
     return _kept.cursors[:count]
 
 
