@@ -2,6 +2,7 @@
 ``queue_path`` to run the job protocol through both of its implementations."""
 
 import base64
+import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -88,7 +89,8 @@ def node_rates(monkeypatch):
 
     def set_rates(rates: dict) -> None:
         monkeypatch.setattr(throttles.NodeThrottle, "THROTTLE_RATES", rates)
-        monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: _MID_WINDOW))
+        clock = SimpleNamespace(time=lambda: _MID_WINDOW, monotonic=time.monotonic)
+        monkeypatch.setattr(throttles, "time", clock)
 
     return set_rates
 

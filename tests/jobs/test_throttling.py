@@ -1,3 +1,13 @@
+import os
+from types import SimpleNamespace
+
+import pytest
+import redis
+
+from alexandria.jobs import throttles
+from alexandria.jobs.throttles import SYNC_SECONDS, RedisHitCounter
+
+
 def test_node_rate_limit_answers_429_with_retry_after(register_node, node_rates):
     node_rates({"node": "3/min"})
     node = register_node()
@@ -20,7 +30,6 @@ def test_contributor_rate_limit_spans_all_their_nodes(register_node, node_rates)
 def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
     register_node, node_rates, settings, redis_url
 ):
-    import redis
     from django.core.cache import caches
 
     settings.CACHES = {
@@ -40,3 +49,56 @@ def test_the_limit_is_counted_in_redis_when_the_cache_is_redis(
     (owner_key,) = client.keys("throttle-test:*throttle:node_owner:*")
     assert int(client.get(node_key)) == 3 and int(client.get(owner_key)) == 3
     assert 0 < client.ttl(node_key) <= 61 and 0 < client.ttl(owner_key) <= 3601
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttle's monotonic clock, moved by hand."""
+    now = SimpleNamespace(value=0.0)
+    monkeypatch.setattr(
+        throttles, "time", SimpleNamespace(time=lambda: now.value, monotonic=lambda: now.value)
+    )
+    return now
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_far_below_the_limit_a_process_sends_its_calls_together(redis_url, redis_client, clock):
+    counter = RedisHitCounter(redis_url)
+    key = [("calls", 61, 1000)]
+    assert counter.hit(key) == [1]  # the first call syncs
+    assert int(redis_client.get("calls")) == 1 and 0 < redis_client.ttl("calls") <= 61
+    assert [counter.hit(key) for _ in range(4)] == [[2], [3], [4], [5]]
+    assert int(redis_client.get("calls")) == 1
+    clock.value += SYNC_SECONDS
+    assert counter.hit(key) == [6]
+    assert int(redis_client.get("calls")) == 6
+
+
+def test_processes_see_each_others_calls_and_count_exactly_from_half_the_limit(
+    redis_url, redis_client, clock
+):
+    first, second = RedisHitCounter(redis_url), RedisHitCounter(redis_url)
+    key = [("calls", 61, 10)]
+    assert [first.hit(key) for _ in range(3)] == [[1], [2], [3]]
+    assert second.hit(key) == [2]  # the first process has sent one call so far
+    clock.value += SYNC_SECONDS
+    assert first.hit(key) == [5]  # its own four, the other's one
+    # From half the limit (5 of 10) on, every call is counted in Redis at once.
+    assert [second.hit(key), second.hit(key), first.hit(key)] == [[6], [7], [8]]
+    assert int(redis_client.get("calls")) == 8
+
+
+def test_a_forked_process_starts_with_counts_of_its_own(redis_url):
+    parent = throttles._redis_counter(redis_url)
+    pid = os.fork()
+    if pid == 0:  # the child: report by exit status, without pytest's clean-up
+        os._exit(0 if throttles._redis_counter(redis_url) is not parent else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
