@@ -21,6 +21,11 @@ calls). Then, for each protocol and batch size, it runs:
   clients in a closed loop the mean latency is C / calls-per-second (Little's law), so latency
   targets are only meaningful at an offered rate below saturation.
 
+The bench runs no Celery, so during each phase it runs the one beat entry that leasing
+depends on, ``vacuum-job-tables``, itself: the same service on the same period (PostgreSQL's
+own autovacuum visits a database about once a minute, and is off on CI machines). Without it
+(``--no-beat-vacuum``) the database's CPU per job grows through a phase.
+
 Protocols: ``separate`` is POST /jobs/lease, then POST /leases/<id>/submit per job;
 ``exchange`` is POST /jobs/exchange carrying the previous batch's results and asking for the
 next batch (one request per batch). The report gives jobs/s, lease-call latency percentiles,
@@ -72,6 +77,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--load-processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--no-beat-vacuum",
+        dest="beat_vacuum",
+        action="store_false",
+        help="don't run the vacuum-job-tables beat entry during phases",
+    )
     parser.add_argument(
         "--warmup-seconds",
         type=float,
@@ -384,6 +395,47 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
+class BeatVacuum:
+    """Runs the beat entry ``vacuum-job-tables`` in a thread of this process while a phase
+    runs: what Celery beat and a worker do in a deployment."""
+
+    def __init__(self, enabled: bool):
+        from tasks.schedule import BEAT_SCHEDULE
+
+        self.enabled = enabled
+        self.period = BEAT_SCHEDULE["vacuum-job-tables"]["schedule"]
+        self.runs: list[tuple[list[str], float]] = []  # (tables vacuumed, seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        if self.enabled:
+            self._thread.join()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from alexandria.jobs.services import vacuum_job_tables
+
+        try:
+            while not self._stop.wait(self.period):
+                started = time.perf_counter()
+                tables = vacuum_job_tables()
+                self.runs.append((tables, time.perf_counter() - started))
+        finally:
+            connection.close()
+
+    def summary(self) -> dict:
+        vacuums = [seconds for tables, seconds in self.runs if tables]
+        return {"vacuums": len(vacuums), "vacuum_ms": round(1000 * sum(vacuums))}
+
+
 def run_phase(
     args, server, tokens: list[str], protocol: str, batch: int, rate: float | None
 ) -> dict:
@@ -403,9 +455,10 @@ def run_phase(
     ]
     cpu_before = process_cpu_s(server.pid)
     busy_before, started = machine_busy_s(), time.perf_counter()
-    for worker in workers:
-        worker.start()
-    parts = [results.get(timeout=args.seconds + 120) for _ in workers]
+    with BeatVacuum(args.beat_vacuum) as beat_vacuum:
+        for worker in workers:
+            worker.start()
+        parts = [results.get(timeout=args.seconds + 120) for _ in workers]
     elapsed = time.perf_counter() - started
     busy = machine_busy_s() - busy_before
     cpu = {part: used - cpu_before[part] for part, used in process_cpu_s(server.pid).items()}
@@ -443,6 +496,7 @@ def run_phase(
         "load_generator_cores": round(load_cpu / elapsed, 2),
         "machine_cores_busy": round(busy / elapsed, 2),
         "cpu_ms_per_job": cpu_ms_per_job,
+        "job_tables": beat_vacuum.summary(),
         "errors": dict(sum((Counter(part["errors"]) for part in parts), Counter())),
     }
 
@@ -492,6 +546,11 @@ def warm_up(args, server, tokens: list[str]) -> None:
     )  # fmt: skip
 
 
+def server_setting(args, name: str) -> str:
+    with psycopg.connect(f"{args.pg}/{args.db}") as conn:
+        return conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]
+
+
 def paced_rates(args) -> dict[int, float]:
     rates = dict(DEFAULT_PACED)
     for item in filter(None, args.paced_rates.split(",")):
@@ -516,6 +575,7 @@ def main() -> None:
     report = {
         "cpu_count": os.cpu_count(),
         "gunicorn": f"{args.workers} gthread workers x {args.threads} threads",
+        "server_autovacuum": server_setting(args, "autovacuum"),
         "phases": [],
     }
     try:

@@ -15,6 +15,13 @@ BEAT_SCHEDULE = {
         "task": "tasks.maintenance.expire_leases",
         "schedule": 60.0,
     },
+    # Every few seconds: under load, leasing slows down within seconds of dead rows (see
+    # alexandria.jobs.services.vacuum_job_tables); a run that waited longer is dropped.
+    "vacuum-job-tables": {
+        "task": "tasks.maintenance.vacuum_job_tables",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
     "reconcile-validation": {
         "task": "tasks.maintenance.reconcile_validation",
         "schedule": 120.0,

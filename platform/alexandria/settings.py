@@ -266,6 +266,8 @@ LEASE_MAX_SECONDS = env_int("LEASE_MAX_SECONDS", 3600)
 RESULT_MAX_BYTES = env_int("RESULT_MAX_BYTES", 1024 * 1024)
 # One /jobs/exchange request (several results plus the lease request) may be this large.
 EXCHANGE_MAX_BYTES = env_int("EXCHANGE_MAX_BYTES", 8 * 1024 * 1024)
+# Celery beat vacuums a job table (jobs, leases, results) once it holds this many dead rows.
+JOB_TABLES_VACUUM_MIN_DEAD_ROWS = env_int("JOB_TABLES_VACUUM_MIN_DEAD_ROWS", 2000)
 # Adaptive replication (BOINC style): results of nodes below TRUST_THRESHOLD, of flagged nodes
 # and a REPLICATION_SAMPLE_RATE share of trusted ones are re-run by another contributor's node;
 # two agreeing results make a quorum, at most MAX_REPLICAS replicas per job.
