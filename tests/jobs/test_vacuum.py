@@ -28,10 +28,10 @@ def test_a_job_table_is_vacuumed_once_it_holds_enough_dead_rows(postgres, settin
     dead, vacuums = _job_table_stats()
     assert dead > 0
     settings.JOB_TABLES_VACUUM_MIN_DEAD_ROWS = dead + 1
-    assert vacuum_job_tables.apply().get() == []
+    assert vacuum_job_tables() == []
     assert _job_table_stats() == (dead, vacuums)
     settings.JOB_TABLES_VACUUM_MIN_DEAD_ROWS = dead
-    assert vacuum_job_tables.apply().get() == [Job._meta.db_table]  # no other table has any
+    assert vacuum_job_tables() == [Job._meta.db_table]  # no other table has any
     assert _job_table_stats() == (0, vacuums + 1)
 
 
@@ -45,4 +45,4 @@ def test_beat_runs_it_every_few_seconds_and_drops_runs_that_waited_longer():
 def test_without_postgresql_there_is_nothing_to_vacuum(settings):
     if connection.vendor == "postgresql":
         pytest.skip("for the embedded default, SQLite")
-    assert vacuum_job_tables.apply().get() == []
+    assert vacuum_job_tables() == []
