@@ -39,10 +39,3 @@ def test_beat_runs_it_every_few_seconds_and_drops_runs_that_waited_longer():
     entry = BEAT_SCHEDULE["vacuum-job-tables"]
     assert entry["task"] == vacuum_job_tables.name
     assert entry["schedule"] <= 10 and entry["options"]["expires"] <= entry["schedule"]
-
-
-@pytest.mark.django_db
-def test_without_postgresql_there_is_nothing_to_vacuum(settings):
-    if connection.vendor == "postgresql":
-        pytest.skip("for the embedded default, SQLite")
-    assert vacuum_job_tables() == []
