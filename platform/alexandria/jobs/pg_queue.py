@@ -24,8 +24,8 @@ _kept = threading.local()
 
 # psycopg's own timestamptz loader (C). Django registers a pure-Python subclass on each
 # connection only to set the result's zone, which psycopg's loader takes from the session's
-# TimeZone, and Django sets that to the same zone when it connects; the subclass cost more
-# than the rest of loading a row.
+# TimeZone, and Django sets that to the same zone when it connects. Loading an exchange's
+# timestamps through the subclass cost about 0.08 ms of its 1.4 ms of Python CPU.
 _TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(
     psycopg.adapters.types["timestamptz"].oid, Format.TEXT
 )
