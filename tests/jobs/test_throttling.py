@@ -3,6 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from alexandria.jobs import throttles
 from alexandria.jobs.throttles import SYNC_SECONDS, RedisHitCounter
@@ -94,6 +96,20 @@ def test_processes_see_each_others_calls_and_count_exactly_from_half_the_limit(
     # From half the limit (5 of 10) on, every call is counted in Redis at once.
     assert [second.hit(key), second.hit(key), first.hit(key)] == [[6], [7], [8]]
     assert int(redis_client.get("calls")) == 8
+
+
+def test_calls_counted_while_redis_was_unreachable_are_sent_later(redis_url, redis_client, clock):
+    counter = RedisHitCounter(redis_url)
+    reachable, counter.client = (
+        counter.client,
+        redis.Redis(port=1, retry=Retry(NoBackoff(), 0)),
+    )  # nothing there
+    with pytest.raises(redis.ConnectionError):
+        counter.hit([("calls", 61, 1000)])
+    counter.client = reachable
+    clock.value += SYNC_SECONDS
+    assert counter.hit([("calls", 61, 1000)]) == [2]
+    assert int(redis_client.get("calls")) == 2
 
 
 def test_a_forked_process_starts_with_counts_of_its_own(redis_url):

@@ -113,7 +113,13 @@ class RedisHitCounter:
             pipe = self.client.pipeline(transaction=False)
             for key, added, _ in sending:
                 pipe.incrby(key, added)
-            totals = pipe.execute()
+            try:
+                totals = pipe.execute()
+            except redis.RedisError:  # Redis counted none of them: they go with the next sync
+                with self._lock:
+                    for key, added, _ in sending:
+                        self._counts[key][1] += added
+                raise
             opened = [
                 (key, ttl)
                 for (key, added, ttl), total in zip(sending, totals, strict=True)
