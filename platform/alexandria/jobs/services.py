@@ -375,9 +375,9 @@ def expire_overdue_leases(*, batch: int = 500) -> int:
     return len(overdue)
 
 
-def vacuum_job_tables(*, min_dead_rows: int | None = None) -> list[str]:
-    """VACUUM the job tables holding at least ``min_dead_rows`` dead rows (default
-    JOB_TABLES_VACUUM_MIN_DEAD_ROWS); their names. PostgreSQL only: SQLite keeps no dead rows.
+def vacuum_job_tables() -> list[str]:
+    """VACUUM the job tables holding at least JOB_TABLES_VACUUM_MIN_DEAD_ROWS dead rows; their
+    names. PostgreSQL only: SQLite keeps no dead rows.
 
     Each job changes status several times, and each change leaves a dead row version and dead
     entries in the partial indexes that leasing reads from their start (the queue order, the
@@ -387,7 +387,7 @@ def vacuum_job_tables(*, min_dead_rows: int | None = None) -> list[str]:
     reads); truncation is off (it locks the table out for leasing)."""
     if connection.vendor != "postgresql":
         return []
-    threshold = settings.JOB_TABLES_VACUUM_MIN_DEAD_ROWS if min_dead_rows is None else min_dead_rows
+    threshold = settings.JOB_TABLES_VACUUM_MIN_DEAD_ROWS
     tables = [model._meta.db_table for model in (Job, Lease, JobResult)]
     with connection.cursor() as cursor:
         cursor.execute(
