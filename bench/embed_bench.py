@@ -28,7 +28,7 @@ def main() -> None:
     import torch
     from synthetic import statements
 
-    from alexandria.search.embeddings import get_embedder
+    from alexandria.embeddings import get_embedder
 
     started = time.perf_counter()
     embedder = get_embedder(args.embedder)

@@ -135,7 +135,7 @@ def register_nodes(count: int) -> list[str]:
     """Nodes spread over a few contributors, trusted so validation doesn't replicate."""
     from alexandria.contributors.services import contributor_for_discord_user
     from alexandria.jobs.models import WorkerNode
-    from alexandria.jobs.services import register_node
+    from alexandria.jobs.services.nodes import register_node
 
     owners = [contributor_for_discord_user(f"9{i:017d}") for i in range(CONTRIBUTORS)]
     tokens = []
@@ -150,7 +150,7 @@ def register_nodes(count: int) -> list[str]:
 
 def seed_jobs(args: argparse.Namespace, count: int) -> None:
     from alexandria.jobs.models import Job
-    from alexandria.jobs.services import canonical_json
+    from alexandria.jobs.services.lifecycle import canonical_json
 
     payload = {"pairs": [{"id": "p0", "text": "a cat", "image_b64": "aGVsbG8="}]}
     size = len(canonical_json(payload))
@@ -400,7 +400,7 @@ class BeatVacuum:
     runs: what Celery beat and a worker do in a deployment."""
 
     def __init__(self, enabled: bool):
-        from tasks.schedule import BEAT_SCHEDULE
+        from alexandria.core.beat import BEAT_SCHEDULE
 
         self.enabled = enabled
         self.period = BEAT_SCHEDULE["vacuum-job-tables"]["schedule"]
@@ -421,7 +421,7 @@ class BeatVacuum:
     def _run(self) -> None:
         from django.db import connection
 
-        from alexandria.jobs.services import vacuum_job_tables
+        from alexandria.jobs.services.maintenance import vacuum_job_tables
 
         try:
             while not self._stop.wait(self.period):

@@ -16,7 +16,7 @@ sys.path[:0] = [str(REPO), str(REPO / "platform"), str(REPO / "bench")]
 
 from synthetic import family_vectors, statements  # noqa: E402
 
-from alexandria.search.merging import MergeEntry, candidate_pairs, plan_merges  # noqa: E402
+from alexandria.layers.merge_planning import MergeEntry, candidate_pairs, plan_merges  # noqa: E402
 
 
 def main() -> None:

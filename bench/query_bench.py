@@ -38,8 +38,8 @@ def main() -> None:
     from chromadb.config import Settings
     from synthetic import family_vectors, statements
 
-    from alexandria.search.embeddings import get_embedder
-    from alexandria.search.index import VectorIndex, where_all
+    from alexandria.embeddings import get_embedder
+    from alexandria.search.vector_index import VectorIndex, where_all
 
     texts, families = statements(args.nodes)
     vectors = family_vectors(families)

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _sync(config: BotConfig, guild_ids: tuple[int, ...]) -> dict[str, int]:
+    # discord.py and the cogs load only once the configuration has been read (a bad one is
+    # reported at once, without their import time); likewise in main().
     from bot.app import AlexandriaBot
 
     async with AlexandriaBot(config, background_tasks=False) as bot:
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         for target, count in synced.items():
             print(f"synced {count} commands to {target}")
         return 0
-    from bot.app import AlexandriaBot
+    from bot.app import AlexandriaBot  # see _sync
 
     AlexandriaBot(config).run(config.discord_token, log_handler=None)
     return 0

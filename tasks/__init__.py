@@ -1,5 +1,10 @@
-"""Celery app and the server-side tasks of Alexandria's pipeline."""
+"""Celery's entry point: ``celery -A tasks worker`` / ``celery -A tasks beat``.
 
-from tasks.app import app
+The app with its declared queues and tasks lives in ``alexandria.core.tasking``, the beat
+schedule in ``alexandria.core.beat``, and each task next to the services it calls
+(``alexandria.<app>.tasks``).
+"""
+
+from alexandria.core.beat import app
 
 __all__ = ["app"]

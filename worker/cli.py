@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from jobkinds import JobKind, UnknownKindError, all_kinds, get_kind
 from worker.api import AuthRefusedError, BackendClient, BackendError
 from worker.clip import ClipRunner
-from worker.kinds import JobKind, UnknownKindError, all_kinds, get_kind
 from worker.llm import LLMRunner
 from worker.local_llm import (
     LOCAL_MODEL_NAME,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from worker.kinds import JobKind
-from worker.kinds.clip_score import DEFAULT_MODEL, DEFAULT_THRESHOLD
+from jobkinds import JobKind
+from jobkinds.clip_score import DEFAULT_MODEL, DEFAULT_THRESHOLD
 from worker.results import JobFailedError, RunnerUnavailableError, RunResult
 
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")

@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 
-from worker.kinds import JobKind
+from jobkinds import JobKind
 from worker.results import JobFailedError, RunnerUnavailableError, RunResult
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from worker.kinds import JobKind
+from jobkinds import JobKind
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobkinds import JobKind
 from worker.api import (
     EXCHANGE_MAX_BYTES,
     EXCHANGE_MAX_RESULTS,
@@ -39,7 +40,6 @@ from worker.api import (
     encode_json,
     exchange_request,
 )
-from worker.kinds import JobKind
 from worker.results import JobFailedError, JobRunner, RunnerUnavailableError, RunResult
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot import limits, replies
 from bot.client import Actor, AlexandriaClient, AlexandriaError
-from worker.kinds import all_kinds
+from jobkinds import all_kinds
 
 
 def runner_kinds() -> dict[str, list[str]]:

@@ -25,6 +25,8 @@ def _local_answer(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
     django.setup()
+    # Lazy: search needs django.setup() first and loads the vector store (chromadb), which
+    # ``--api`` and the other subcommands must start without.
     from alexandria.search.querying import ask
     from alexandria.search.serializers import AskResultSerializer
 

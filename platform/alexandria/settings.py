@@ -31,6 +31,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 ENVIRONMENT = os.environ.get("ALEXANDRIA_ENV", "development")
 if ENVIRONMENT not in {"development", "production"}:
     raise ImproperlyConfigured("ALEXANDRIA_ENV must be 'development' or 'production'")
@@ -62,6 +67,7 @@ INSTALLED_APPS = [
     "alexandria.pipeline",
     "alexandria.reviews",
     "alexandria.search",
+    "alexandria.layers",
     "alexandria.api",
 ]
 
@@ -162,15 +168,15 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "alexandria.api.authentication.BotServiceAuthentication",
-        "alexandria.api.authentication.NodeTokenAuthentication",
+        "alexandria.contributors.authentication.BotServiceAuthentication",
+        "alexandria.jobs.authentication.NodeTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "alexandria.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "alexandria.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "alexandria.core.error_handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "contributor": os.environ.get("THROTTLE_CONTRIBUTOR", "600/min"),
         "submit": os.environ.get("THROTTLE_SUBMIT", "30/min"),
@@ -202,6 +208,40 @@ CELERY_RESULT_BACKEND = None
 # Chroma: a server (CHROMA_URL) when web and Celery run as separate processes, else on disk.
 CHROMA_URL = os.environ.get("CHROMA_URL", "")
 CHROMA_PATH = Path(os.environ.get("CHROMA_PATH", VAR_DIR / "chroma"))
+
+# Search (alexandria.search). The embedder: "minilm" (sentence-transformers all-MiniLM-L6-v2,
+# shipped offline) or "clip" (open_clip's text tower, the ``clip`` extra); the index keeps one
+# set of collections per embedder, so changing it needs ``manage.py rebuild_index``.
+SEARCH_EMBEDDER = os.environ.get("SEARCH_EMBEDDER") or "minilm"
+# open_clip text tower for the "clip" embedder: model name and pretrained tag or local weights
+# file (empty: untrained weights, only useful to test the plumbing).
+SEARCH_CLIP_MODEL = os.environ.get("SEARCH_CLIP_MODEL") or "ViT-B-32"
+SEARCH_CLIP_PRETRAINED = os.environ.get("SEARCH_CLIP_PRETRAINED", "")
+# Chroma collections are named <prefix>_<embedder>_layer_<n>.
+SEARCH_COLLECTION_PREFIX = os.environ.get("SEARCH_COLLECTION_PREFIX") or "alexandria"
+# Re-index items as writes create or change them (on commit, through Celery). Off, only the
+# periodic sync (each minute, the last five minutes' changes) brings the index up to date.
+SEARCH_INDEX_ON_COMMIT = env_bool("SEARCH_INDEX_ON_COMMIT", True)
+# Queries: pro/contra neighbours must be at least this similar to the claim; instructions are
+# phrased differently from claims, so a lower bar counts them as related.
+ASK_NEIGHBOUR_THRESHOLD = env_float("ASK_NEIGHBOUR_THRESHOLD", 0.55)
+ASK_INSTRUCTION_THRESHOLD = env_float("ASK_INSTRUCTION_THRESHOLD", 0.45)
+ASK_SUMMARY_TIMEOUT_SECONDS = env_float("ASK_SUMMARY_TIMEOUT_SECONDS", 20.0)
+
+# Layers (alexandria.layers). Merge: pairs at or above MERGE_RECALL_THRESHOLD are candidates;
+# at or above MERGE_DIRECT_THRESHOLD (and passing the guards) they merge without an LLM; in
+# between a verify_merge job decides. Each item is compared with its MERGE_NEIGHBOURS nearest
+# settled items, MERGE_BATCH_SIZE unchecked items per run.
+MERGE_RECALL_THRESHOLD = env_float("MERGE_RECALL_THRESHOLD", 0.8)
+MERGE_DIRECT_THRESHOLD = env_float("MERGE_DIRECT_THRESHOLD", 0.93)
+MERGE_NEIGHBOURS = env_int("MERGE_NEIGHBOURS", 8)
+MERGE_BATCH_SIZE = env_int("MERGE_BATCH_SIZE", 5000)
+# Abstraction: layers 1..ABSTRACTION_MAX_LAYERS; a new item at least
+# ABSTRACTION_NOVELTY_THRESHOLD similar to an item it combines is dropped as a restatement.
+ABSTRACTION_MAX_LAYERS = env_int("ABSTRACTION_MAX_LAYERS", 3)
+ABSTRACTION_NOVELTY_THRESHOLD = env_float("ABSTRACTION_NOVELTY_THRESHOLD", 0.9)
+ABSTRACTION_NEIGHBOURS_PER_PROBE = env_int("ABSTRACTION_NEIGHBOURS_PER_PROBE", 4)
+ABSTRACTION_NODES_PER_RUN = env_int("ABSTRACTION_NODES_PER_RUN", 200)
 
 # Discord bot service account: the bot authenticates with this token and names the acting
 # member in the X-Discord-User header.

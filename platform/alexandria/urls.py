@@ -3,7 +3,7 @@ from django.urls import include, path
 
 admin.site.site_header = "Alexandria moderation"
 admin.site.site_title = "Alexandria"
-handler404 = "alexandria.api.errors.not_found"
+handler404 = "alexandria.core.error_handler.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

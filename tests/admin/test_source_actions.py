@@ -1,6 +1,7 @@
 import pytest
 from django.utils import timezone
 
+from alexandria.core.tasking import Task, registered
 from alexandria.knowledge.models import Anchor
 from alexandria.sources.models import Source
 
@@ -29,11 +30,9 @@ def test_purged_source_page_says_so(world, run_action, staff_client):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Source ids handed to ``tasks.pipeline.ingest_source``."""
-    from tasks.pipeline import ingest_source
-
+    """Source ids handed to ``Task.INGEST_SOURCE``."""
     calls: list[int] = []
-    monkeypatch.setattr(ingest_source, "delay", calls.append)
+    monkeypatch.setattr(registered(Task.INGEST_SOURCE), "delay", calls.append)
     return calls
 
 

@@ -24,7 +24,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alexandria.contributors.services import contributor_for_discord_user
-from alexandria.jobs import services as job_services
+from alexandria.jobs.services.leasing import lease_jobs
+from alexandria.jobs.services.lifecycle import create_job
+from alexandria.jobs.services.nodes import register_node
 from alexandria.jobs.throttles import NodeThrottle
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.reviews.models import Report
@@ -75,17 +77,13 @@ def seeded(live_server, settings, monkeypatch) -> Seeded:
     bot_member = contributor_for_discord_user(BOT_MEMBER, display_name="bot member")
     node_owner = contributor_for_discord_user(NODE_OWNER, display_name="node owner")
     contributor_for_discord_user(BAN_TARGET, display_name="to be banned")
-    registered = job_services.register_node(
-        node_owner, name="gpu-1", capabilities={"kinds": ["clip_score"]}
-    )
+    registered = register_node(node_owner, name="gpu-1", capabilities={"kinds": ["clip_score"]})
     node = registered.node
     # The bot member's own node: revoking it through the API must not lock out the test node.
-    own_node = job_services.register_node(
-        bot_member, name="spare", capabilities={"kinds": ["clip_score"]}
-    ).node
+    own_node = register_node(bot_member, name="spare", capabilities={"kinds": ["clip_score"]}).node
     pair = {"id": "p0", "text": "a cat", "image_b64": "iVBORw0KGgo="}
-    job_services.create_job("clip_score", {"pairs": [pair], "threshold": 0.28})
-    lease_id = job_services.lease_jobs(node, max_jobs=1)[0].lease_id
+    create_job("clip_score", {"pairs": [pair], "threshold": 0.28})
+    lease_id = lease_jobs(node, max_jobs=1)[0].lease_id
 
     source = Source.objects.create(
         title="Ancient libraries",

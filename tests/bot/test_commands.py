@@ -64,7 +64,7 @@ def test_moderation_is_only_shown_to_moderators(tree):
 
 
 def test_volunteer_capabilities_come_from_the_worker_registry():
-    from worker.kinds import all_kinds
+    from jobkinds import all_kinds
 
     llm = {kind.name for kind in all_kinds() if kind.runner == "llm"}
     clip = {kind.name for kind in all_kinds() if kind.runner == "clip"}

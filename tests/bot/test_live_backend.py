@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from alexandria.contributors.models import Contributor
 from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.knowledge.models import Anchor, KnowledgeItem
+from alexandria.knowledge.services import reindex_items_after_commit
 from alexandria.pipeline.models import SourceProfile
 from alexandria.sources.models import Source
 from bot.client import Actor, AlexandriaClient, Conflict, Forbidden
@@ -133,10 +134,11 @@ def test_volunteer_registration(live_api, run, transactional_db):
 )
 def test_ask_answers_with_anchored_sources(live_api, run, pending_item, settings):
     settings.SEARCH_INDEX_ON_COMMIT = True
-    # Saved (not .update()) so the search index hears of it; rated for all ages.
+    # Accepted and rated for all ages, then re-indexed as the services that write items ask.
     pending_item.status = KnowledgeItem.Status.ACCEPTED
     pending_item.save()
     SourceProfile.objects.create(source=pending_item.anchors.get().source, age_rating=0)
+    reindex_items_after_commit([pending_item.pk])
     answer = run(live_api.ask(MEMBERS[0], "largest library", min_status="accepted"))
     [result] = answer["results"]
     assert result["item"]["id"] == pending_item.pk

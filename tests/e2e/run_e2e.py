@@ -255,10 +255,10 @@ class Run:
 
 
 def make_model():
+    from jobkinds import abstract, verify_merge
     from tests.pipeline.documents import CURIE_GRAPH
     from tests.pipeline.scripted import ScriptedModel
     from tests.support.fake_openai import FakeReply
-    from worker.kinds import abstract, verify_merge
 
     class EveryKindModel(ScriptedModel):
         """The pipeline's scripted model, plus the layer kinds; the first replies stall."""
@@ -429,7 +429,7 @@ def scenario(run: Run) -> dict[str, Any]:
         wait_until(
             "a validation task received by the Celery worker",
             lambda: any(
-                "tasks.validation.validate_result" in line and "received" in line
+                "jobs.validate_results" in line and "received" in line
                 for line in celery.lines[seen:]
             ),
             run.remaining(90),

@@ -45,7 +45,7 @@ def test_worker_imports_without_django():
         "        if name == 'django' or name.startswith('django.'):\n"
         "            raise ImportError('django is not installed on a volunteer node')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import worker.cli, worker.runtime, worker.kinds\n"
+        "import worker.cli, worker.runtime, jobkinds\n"
         "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules)\n"
         "print('ok')\n"
     )

@@ -27,8 +27,8 @@ import pytest
 
 from alexandria.jobs.models import Job, WorkerNode
 from alexandria.sources.models import Source
+from jobkinds import describe, rate_age
 from tests.support.fake_openai import FakeReply, fake_openai  # noqa: F401  (fixture)
-from worker.kinds import describe, rate_age
 
 WORKER_SCRIPT = Path(sys.executable).with_name("alexandria-worker")
 MEMBER_ID = "420000000000000001"

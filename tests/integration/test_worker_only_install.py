@@ -20,7 +20,7 @@ from tests.integration.conftest import ProfileModel, profile_job, worker_environ
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What building the distribution needs: its metadata and the packages it finds.
 PROJECT_FILES = ("pyproject.toml", "README.md")
-PROJECT_PACKAGES = ("worker", "bot", "tasks", "platform/alexandria")
+PROJECT_PACKAGES = ("worker", "jobkinds", "bot", "tasks", "platform/alexandria")
 INSTALL_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.slow

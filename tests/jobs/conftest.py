@@ -11,9 +11,10 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from alexandria.jobs import services, throttles
+from alexandria.jobs import throttles
 from alexandria.jobs.models import WorkerNode
-from alexandria.jobs.services import create_job
+from alexandria.jobs.services import leasing
+from alexandria.jobs.services.lifecycle import create_job
 
 
 @dataclass
@@ -73,7 +74,7 @@ def queue_path(request, monkeypatch) -> str:
     Modules of protocol tests use it with ``pytestmark = pytest.mark.usefixtures(...)``."""
     if request.param == "pg_queue" and connection.vendor != "postgresql":
         pytest.skip("pg_queue runs only on PostgreSQL; on SQLite it would repeat the orm variant")
-    monkeypatch.setattr(services, "USE_PG_QUEUE", request.param == "pg_queue")
+    monkeypatch.setattr(leasing, "USE_PG_QUEUE", request.param == "pg_queue")
     return request.param
 
 

@@ -2,9 +2,9 @@
 
 import time
 
+from alexandria.core.tasking import app
 from alexandria.jobs.dispatch import ValidationDispatcher
-from tasks.app import app
-from tasks.validation import validate_results
+from alexandria.jobs.tasks import validate_results
 
 
 def test_results_announced_together_go_out_in_one_message(monkeypatch):

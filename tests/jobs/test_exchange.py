@@ -11,10 +11,12 @@ import pytest
 from django.db import DataError, connection
 from django.utils import timezone
 
-from alexandria.jobs import pg_queue, services
+from alexandria.jobs import pg_queue
 from alexandria.jobs.apis import JobsExchangeApi
+from alexandria.jobs.dispatch import dispatcher
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
-from alexandria.jobs.services import expire_overdue_leases, lease_seconds
+from alexandria.jobs.services.leasing import expire_overdue_leases, lease_seconds
+from alexandria.jobs.services.lifecycle import cancel_job
 from tests.jobs.conftest import clip_output, node_client
 
 pytestmark = pytest.mark.usefixtures("queue_path", "exchange_route")
@@ -249,7 +251,7 @@ def test_a_late_result_is_taken_while_nobody_else_holds_the_job(register_node, c
 def test_a_cancelled_jobs_lease_is_409(register_node, clip_job):
     node = register_node()
     job, lease_id = _leased(node, clip_job)
-    services.cancel_job(job, reason="duplicate source")
+    cancel_job(job, reason="duplicate source")
     (outcome,) = _ok(node.exchange([(lease_id, clip_output(job.payload))]))["results"]
     assert outcome["status"] == 409 and "cancelled" in outcome["detail"]
     assert JobResult.objects.count() == 0
@@ -737,7 +739,7 @@ def test_the_store_the_lease_and_the_commit_go_in_one_round_trip(
     job, lease_id = _leased(node, clip_job)
     following = clip_job()
     announced: list = []
-    monkeypatch.setattr(services.dispatcher, "announce", announced.append)
+    monkeypatch.setattr(dispatcher, "announce", announced.append)
     sent = _spy_on_psycopg_commits(monkeypatch)
     body = _ok(node.exchange([(lease_id, clip_output(job.payload))], max_jobs=1))
     assert sent == [True]  # Django's own commit then found nothing left to commit
@@ -765,7 +767,7 @@ def test_when_overdue_leases_wait_they_are_taken_over_after_the_committed_store(
     overdue, _ = _leased(first, clip_job)
     job, lease_id = _leased(second, clip_job)
     _expire_now(overdue)
-    monkeypatch.setattr(services.dispatcher, "announce", lambda result_ids: None)
+    monkeypatch.setattr(dispatcher, "announce", lambda result_ids: None)
     sent = _spy_on_psycopg_commits(monkeypatch)
     body = _ok(second.exchange([(lease_id, clip_output(job.payload))], max_jobs=1))
     assert sent == [True, False]  # the store's pipelined COMMIT, then Django's of the lease

@@ -9,7 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from alexandria.jobs.models import Job, JobEvent, Lease
-from alexandria.jobs.services import cancel_job, create_job, expire_overdue_leases, lease_seconds
+from alexandria.jobs.services.leasing import expire_overdue_leases, lease_seconds
+from alexandria.jobs.services.lifecycle import cancel_job, create_job
 from tests.jobs.conftest import clip_payload, node_client
 
 pytestmark = pytest.mark.usefixtures("queue_path")

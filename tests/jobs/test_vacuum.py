@@ -3,9 +3,9 @@
 import pytest
 from django.db import connection
 
+from alexandria.core.beat import BEAT_SCHEDULE
 from alexandria.jobs.models import Job
-from tasks.maintenance import vacuum_job_tables
-from tasks.schedule import BEAT_SCHEDULE
+from alexandria.jobs.tasks import vacuum_job_tables
 from tests.jobs.conftest import clip_payload
 
 

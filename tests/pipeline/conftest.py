@@ -2,7 +2,7 @@ import pytest
 
 from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.jobs.models import WorkerNode
-from alexandria.jobs.services import register_node
+from alexandria.jobs.services.nodes import register_node
 from tests.pipeline.scripted import KIND_NAMES
 from tests.support.fake_openai import fake_openai  # noqa: F401
 

@@ -4,8 +4,10 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from alexandria.jobs.errors import OutputRejected
 from alexandria.jobs.models import Job, JobResult, WorkerNode
-from alexandria.jobs.services import OutputRejected, lease_jobs, submit_result
+from alexandria.jobs.services.leasing import lease_jobs
+from alexandria.jobs.services.submission import submit_result
 from alexandria.sources.models import Source
 from alexandria.sources.services import Citation, submit_text
 

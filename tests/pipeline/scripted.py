@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.kinds import (
+from jobkinds import (
     derive,
     describe,
     extract_graph,

@@ -5,6 +5,7 @@ Uses the real offline MiniLM embedder, so the similarities are the ones producti
 
 import pytest
 
+from alexandria.embeddings import EmbedderUnavailableError
 from alexandria.jobs.models import Job
 from alexandria.knowledge.models import Entity
 from alexandria.pipeline.services import resolution
@@ -13,7 +14,6 @@ from alexandria.pipeline.services.resolution import (
     classify_pair,
     resolve_source_entities,
 )
-from alexandria.search.embeddings import EmbedderUnavailableError
 from tests.pipeline.documents import CURIE, CURIE_TITLE
 from tests.pipeline.driving import submit_document
 

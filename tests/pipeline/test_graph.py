@@ -6,6 +6,7 @@ from alexandria.jobs.models import Job, JobEvent, JobResult
 from alexandria.knowledge.models import Anchor, Entity, Fact
 from alexandria.pipeline.models import RejectedItem
 from alexandria.sources.models import Source
+from jobkinds import extract_graph
 from tests.pipeline.documents import (
     CURIE,
     CURIE_TITLE,
@@ -21,7 +22,6 @@ from tests.pipeline.documents import (
 from tests.pipeline.driving import run_job, submit_document
 from tests.pipeline.scripted import run_with_llm
 from tests.support.fake_openai import FakeReply
-from worker.kinds import extract_graph
 from worker.results import JobFailedError
 
 pytestmark = pytest.mark.django_db(transaction=True)

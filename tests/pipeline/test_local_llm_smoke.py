@@ -11,10 +11,10 @@ import pytest
 
 from alexandria.jobs.models import JobResult
 from alexandria.knowledge.models import Anchor
+from jobkinds import get_kind
 from tests.pipeline.documents import CURIE, CURIE_TITLE
 from tests.pipeline.driving import run_job, submit_document
 from tests.pipeline.scripted import run_with_llm
-from worker.kinds import get_kind
 from worker.results import RunnerUnavailableError
 
 pytestmark = [

@@ -6,19 +6,19 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from alexandria.jobs.models import Job, JobResult
-from alexandria.jobs.services import cancel_job, create_job
+from alexandria.jobs.services.lifecycle import cancel_job, create_job
 from alexandria.knowledge.models import Anchor, Entity
 from alexandria.pipeline.handlers import ProfileHandler
 from alexandria.pipeline.models import SourceProfile
 from alexandria.pipeline.services.planning import Stage, advance_source
 from alexandria.pipeline.services.resolution import apply_decisions, classify_pair
+from alexandria.pipeline.tasks import reconcile_pipeline
 from alexandria.sources.models import Source
-from tasks.maintenance import reconcile_pipeline
+from jobkinds import get_kind
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE
 from tests.pipeline.driving import drain, run_job, submit_document
 from tests.pipeline.scripted import ScriptedFact, ScriptedModel
 from tests.textproc.pdf_factory import text_pdf
-from worker.kinds import get_kind
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ import pytest
 
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.pipeline.models import SourceProfile
-from alexandria.search.index import VectorIndex
 from alexandria.search.services.indexing import rebuild_index
+from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.models import Source
 from tests.support.fake_openai import fake_openai  # noqa: F401
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from django.core.management import call_command
 
-from alexandria.search.index import VectorIndex
 from alexandria.search.querying import ask
+from alexandria.search.vector_index import VectorIndex
 
 START_TIMEOUT = 60
 

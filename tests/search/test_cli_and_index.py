@@ -1,14 +1,15 @@
 """The ``alexandria ask`` command, the embedders, and indexing on commit."""
 
 import importlib.util
+import logging
 
 import numpy as np
 import pytest
 
 from alexandria.cli import format_answer, main
+from alexandria.embeddings import get_embedder
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.knowledge.services import hide_item
-from alexandria.search.embeddings import get_embedder
+from alexandria.knowledge.services import hide_item, reindex_items_after_commit
 from alexandria.search.services.indexing import sync_recent_changes
 
 TEXT = "Field notes. Honey bees dance to show where food is. Wasps do not dance."
@@ -66,6 +67,7 @@ def test_items_are_indexed_and_unindexed_on_commit(
         item = KnowledgeItem.objects.create(
             kind="hypothesis", text="Bees dance to share food sites."
         )
+        reindex_items_after_commit([item.pk])
     assert kb.index.count(1) == 1
     # Hiding takes the item out of the index as soon as the moderation commits.
     with django_capture_on_commit_callbacks(execute=True):
@@ -73,10 +75,37 @@ def test_items_are_indexed_and_unindexed_on_commit(
     assert kb.index.count(1) == 0
 
 
-def test_periodic_sync_catches_changes_made_without_signals(kb):
+def test_periodic_sync_catches_changes_made_without_a_reindex_request(kb):
     item = KnowledgeItem.objects.create(kind="hypothesis", text="Ants follow scent trails.")
     assert sync_recent_changes(window_seconds=300) == 1
     assert kb.index.count(1) == 1
     KnowledgeItem.objects.filter(pk=item.pk).update(status=KnowledgeItem.Status.REJECTED)
     assert sync_recent_changes(window_seconds=300) == 1
     assert kb.index.count(1) == 0
+
+
+def test_periodic_sync_warns_about_items_out_of_step(kb, settings, caplog):
+    settings.SEARCH_INDEX_ON_COMMIT = True
+    relabelled = kb.item("Bees dance to share food sites.")
+    rejected = kb.item("Wasps dance to share food sites.")
+    kb.item("Moths fly towards light.")  # indexed and unchanged: in step
+    kb.sync()
+    KnowledgeItem.objects.create(kind="hypothesis", text="Ants follow scent trails.")
+    KnowledgeItem.objects.filter(pk=relabelled.pk).update(status=KnowledgeItem.Status.ACCEPTED)
+    KnowledgeItem.objects.filter(pk=rejected.pk).update(status=KnowledgeItem.Status.REJECTED)
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING, logger="alexandria.search.services.indexing"):
+        assert sync_recent_changes(window_seconds=300) == 4
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith(
+        "index sync: 3 of 4 recently changed items were out of step with the index "
+        "(1 missing, 1 stale, 1 no longer visible)"
+    )
+    assert kb.index.count(1) == 3 and rejected.pk not in kb.index.vectors(1, [rejected.pk])
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="alexandria.search.services.indexing"):
+        assert sync_recent_changes(window_seconds=300) == 4
+    assert caplog.records == []

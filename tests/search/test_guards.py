@@ -2,7 +2,7 @@
 
 import pytest
 
-from alexandria.search.guards import blocking_reason
+from alexandria.layers.merge_guards import blocking_reason
 
 
 @pytest.mark.parametrize(

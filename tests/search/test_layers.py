@@ -5,9 +5,9 @@ import pytest
 from alexandria.jobs.handlers import get_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.search.models import LayerBuild, MergeCheck, NodeAbstraction
-from alexandria.search.services.abstraction import schedule_abstractions, start_composition
-from worker.kinds import get_kind
+from alexandria.layers.models import LayerBuild, MergeCheck, NodeAbstraction
+from alexandria.layers.services.abstraction import schedule_abstractions, start_composition
+from jobkinds import get_kind
 
 ABSTRACT = get_kind("abstract")
 
@@ -101,6 +101,36 @@ def test_a_node_climbs_one_layer(kb, layer_one, django_capture_on_commit_callbac
     run.refresh_from_db()
     assert (run.phase, run.items_created, run.dropped_not_novel) == ("done", 2, 1)
 
+
+
+def test_new_layer_items_are_indexed_once_stored(
+    kb, layer_one, settings, django_capture_on_commit_callbacks
+):
+    smoking, costs, _ = layer_one
+    schedule_abstractions()
+    probes = [{"relation": "consequence", "text": "Treating lung cancer costs a lot of money."}]
+    submit(probe_job(smoking), {"phase": "probe", "useless": False, "probes": probes})
+    compose = start_composition(NodeAbstraction.objects.get(node=smoking).pk, index=kb.index)
+    settings.SEARCH_INDEX_ON_COMMIT = True
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(
+            compose,
+            {
+                "phase": "compose",
+                "useless": False,
+                "items": [
+                    {
+                        "kind": "hypothesis",
+                        "text": "Reducing smoking would lower public health spending.",
+                        "combines": [smoking.pk, costs.pk],
+                        "relation": "consequence",
+                        "stance": "supports",
+                    }
+                ],
+            },
+        )
+    [new_item] = KnowledgeItem.objects.filter(layer=2)
+    assert kb.index.count(2) == 1 and new_item.pk in kb.index.vectors(2, [new_item.pk])
 
 def test_useless_nodes_end_their_branch(kb, layer_one):
     schedule_abstractions()

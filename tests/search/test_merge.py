@@ -7,9 +7,9 @@ import pytest
 from alexandria.jobs.handlers import get_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.search.index import VectorIndex
-from alexandria.search.models import MergeCheck, MergeRecord, MergeVerification
-from alexandria.search.services.merging import run_merge, split_merge
+from alexandria.layers.models import MergeCheck, MergeRecord, MergeVerification
+from alexandria.layers.services.merging import run_merge, split_merge
+from alexandria.search.vector_index import VectorIndex
 from tests.search.conftest import KeyedEmbedder
 
 TEXT_A = "Tobacco smoke is dangerous. Smoking causes lung cancer in many long-term smokers."

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from alexandria.search.merging import MergeEntry, candidate_pairs, plan_merges
+from alexandria.layers.merge_planning import MergeEntry, candidate_pairs, plan_merges
 
 
 def unit(angle_degrees: float) -> np.ndarray:

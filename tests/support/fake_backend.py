@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jobkinds import UnknownKindError, get_kind
 from tests.support.fake_openai import JsonServer, Request, Response
-from worker.kinds import UnknownKindError, get_kind
 
 _LEASE_PATH = re.compile(r"^/api/v1/leases/(?P<lease_id>[^/]+)/(?P<action>heartbeat|submit|fail)$")
 

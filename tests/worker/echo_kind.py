@@ -1,6 +1,6 @@
 """A small llm kind for the worker's tests, so they don't depend on the pipeline's kinds."""
 
-from worker.kinds import JobKind, register
+from jobkinds import JobKind, register
 
 ECHO_SUMMARY = JobKind(
     name="echo_summary",

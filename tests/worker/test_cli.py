@@ -185,7 +185,7 @@ def test_worker_imports_without_django():
     script = (
         "import sys\n"
         "sys.modules['django'] = None  # any 'import django' now fails\n"
-        "import worker.cli, worker.runtime, worker.llm, worker.clip, worker.kinds\n"
+        "import worker.cli, worker.runtime, worker.llm, worker.clip, jobkinds\n"
         "assert not any(m.split('.')[0] in ('django', 'alexandria', 'tasks', 'bot') "
         "for m in sys.modules if sys.modules[m] is not None)\n"
     )

@@ -5,8 +5,8 @@ import io
 
 import pytest
 
+from jobkinds.clip_score import KIND as CLIP_SCORE
 from worker.clip import ClipRunner, cosine_similarity, decode_pairs, score_pairs
-from worker.kinds.clip_score import KIND as CLIP_SCORE
 from worker.results import JobFailedError
 
 # Smallest valid PNG and JPEG headers: decode_pairs only checks the signature.

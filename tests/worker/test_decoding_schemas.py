@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from worker.kinds import abstract, derive, describe, extract_graph, resolve_entities
+from jobkinds import abstract, derive, describe, extract_graph, resolve_entities
 from worker.llm import decoding_schema as relaxed_for_decoding
 
 CHUNK = (

@@ -1,9 +1,9 @@
 import pytest
 from jsonschema import Draft202012Validator, SchemaError
 
+from jobkinds import JobKind, UnknownKindError, all_kinds, get_kind, register
+from jobkinds.clip_score import KIND as CLIP_SCORE
 from tests.worker.echo_kind import ECHO_SUMMARY
-from worker.kinds import JobKind, UnknownKindError, all_kinds, get_kind, register
-from worker.kinds.clip_score import KIND as CLIP_SCORE
 
 OBJECT = {"type": "object"}
 

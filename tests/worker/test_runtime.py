@@ -9,12 +9,12 @@ from collections import defaultdict
 import httpx
 import pytest
 
+from jobkinds import JobKind
 from tests.support.fake_openai import FakeReply
 from tests.worker.conftest import TOKEN
 from tests.worker.echo_kind import ECHO_SUMMARY, valid_reply
 from worker import runtime as runtime_module
 from worker.api import AuthRefusedError, BackendClient, RetryPolicy
-from worker.kinds import JobKind
 from worker.llm import LLMRunner
 from worker.results import RunResult
 from worker.runtime import NodeRuntime, RuntimeConfig

@@ -1,7 +1,7 @@
 """``python -m tests.worker.worker_with_test_kinds ARGS``: the real CLI with echo_summary known.
 
 The worker process under test is exactly ``worker.cli.main``; this only registers the test
-kind first, as a pipeline module in ``worker/kinds`` would.
+kind first, as a pipeline module in ``jobkinds`` would.
 """
 
 import sys

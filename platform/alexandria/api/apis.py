@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alexandria.api.health import service_health
-from alexandria.api.identity import acting_contributor
-from alexandria.api.permissions import IsMember
+from alexandria.contributors.identity import acting_contributor
+from alexandria.contributors.permissions import IsMember
 
 _check = inline_serializer(
     "ServiceCheck",

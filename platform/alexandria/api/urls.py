@@ -15,6 +15,7 @@ from alexandria.jobs.apis import (
     NodeMeApi,
     NodeRevokeApi,
 )
+from alexandria.layers.apis import LayerListApi
 from alexandria.reviews.apis import (
     AnswerTaskApi,
     ModerateBanMemberApi,
@@ -24,7 +25,7 @@ from alexandria.reviews.apis import (
     ReportListApi,
     ReportRelayedApi,
 )
-from alexandria.search.apis import AskApi, LayerListApi
+from alexandria.search.apis import AskApi
 from alexandria.sources.apis import SourceDetailApi, SourceListCreateApi
 
 urlpatterns = [

@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 
-from alexandria.api.admin import action_form_page, bound_action_form
 from alexandria.contributors.models import Contributor
 from alexandria.contributors.services import ban_contributor, unban_contributor
+from alexandria.core.admin import action_form_page, bound_action_form
 
 
 class BanForm(forms.Form):

@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alexandria.textproc.extract import extract_text
+from jobkinds import all_kinds
+from worker.local_llm import LOCAL_CONTEXT_TOKENS
+
 DEMO_DIR = Path(__file__).resolve().parent
 DEMO_MEMBER = "100000000000000042"
 DEFAULT_QUESTION = "What affects sleep quality?"
@@ -68,8 +72,6 @@ def _serve_api() -> tuple[str, Any]:
 
 def _submit_samples(client) -> dict[int, str]:
     """Upload each sample text as a member would; returns source id → normalised text."""
-    from alexandria.textproc.extract import extract_text
-
     sources = {}
     for path in sorted(DEMO_DIR.glob("*.md")):
         data = path.read_bytes()
@@ -91,9 +93,6 @@ def _submit_samples(client) -> dict[int, str]:
 
 def _register_node(client) -> str:
     """Register the organiser's own node, as a member does with /volunteer."""
-    from worker.kinds import all_kinds
-    from worker.local_llm import LOCAL_CONTEXT_TOKENS
-
     kinds = [kind.name for kind in all_kinds() if kind.runner == "llm"]
     response = client.post(
         "/api/v1/nodes",
@@ -142,6 +141,8 @@ def _start_worker(args, api_url: str, token: str, log_path: Path) -> subprocess.
 
 def _progress() -> tuple[str, bool]:
     """A one-line summary of the pipeline and whether any work is still outstanding."""
+    # Models import only after django.setup(), which run_demo calls once the demo's own
+    # environment is in place; so do the other Django imports in this module.
     from django.db.models import Count
 
     from alexandria.jobs.models import Job
@@ -170,7 +171,7 @@ def _progress() -> tuple[str, bool]:
 
 
 def _run_scheduled_tasks() -> None:
-    from tasks.schedule import run_scheduled_tasks_once
+    from alexandria.core.beat import run_scheduled_tasks_once  # after django.setup()
 
     run_scheduled_tasks_once()
 
@@ -202,6 +203,7 @@ def run_demo(args: argparse.Namespace) -> int:
     django.setup()
     from django.core.management import call_command
 
+    # After django.setup(): these import models.
     from alexandria.cli import format_answer
     from alexandria.sources.models import Source
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from alexandria.api.admin import (
+from alexandria.core.admin import (
     ActionsOnlyMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
@@ -10,7 +10,8 @@ from alexandria.api.admin import (
 )
 from alexandria.jobs.models import CreditEntry, Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.moderation import set_node_trust, unflag_node
-from alexandria.jobs.services import cancel_job, requeue_job, revoke_node
+from alexandria.jobs.services.lifecycle import cancel_job, requeue_job
+from alexandria.jobs.services.nodes import revoke_node
 
 
 class RevokedFilter(admin.SimpleListFilter):

@@ -6,19 +6,20 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from alexandria.api.authentication import NodeTokenAuthentication
-from alexandria.api.errors import Conflict, PayloadTooLarge
-from alexandria.api.identity import acting_contributor
-from alexandria.api.parsers import StrictUtf8JSONParser
-from alexandria.api.permissions import IsMember, IsWorkerNode
-from alexandria.jobs import selectors, services
+from alexandria.contributors.identity import acting_contributor
+from alexandria.contributors.permissions import IsMember
+from alexandria.core.errors import TooLargeError
+from alexandria.core.parsers import StrictUtf8JSONParser
+from alexandria.jobs import selectors
+from alexandria.jobs.authentication import NodeTokenAuthentication
+from alexandria.jobs.permissions import IsWorkerNode
 from alexandria.jobs.serializers import (
     ExchangeRequestSerializer,
     ExchangeResponseSerializer,
@@ -36,6 +37,10 @@ from alexandria.jobs.serializers import (
     SubmitResultSerializer,
     parse_exchange_request,
 )
+from alexandria.jobs.services.held_leases import fail_lease, heartbeat
+from alexandria.jobs.services.leasing import GrantedLease, lease_jobs
+from alexandria.jobs.services.nodes import register_node, revoke_node
+from alexandria.jobs.services.submission import Submission, SubmitOutcome, exchange, submit_result
 from alexandria.jobs.throttles import NodeThrottle
 
 # Room for the request envelope (stats, JSON punctuation) around an output at the limit.
@@ -67,20 +72,6 @@ class NodeProtocolApi(APIView):
     content_negotiation_class = JsonOnlyNegotiation
 
 
-def _translate(exc: services.JobsError):
-    if isinstance(exc, services.LeaseNotFound):
-        return NotFound(str(exc))
-    if isinstance(exc, services.LeaseConflict):
-        return Conflict(str(exc))
-    if isinstance(exc, services.ResultTooLarge):
-        return PayloadTooLarge(str(exc))
-    if isinstance(exc, services.OutputRejected):
-        return ValidationError({"detail": str(exc), "errors": exc.errors})
-    if isinstance(exc, services.InvalidInput):
-        return ValidationError({"detail": str(exc), "errors": exc.errors})
-    raise exc
-
-
 class NodeListCreateApi(generics.ListAPIView):
     """Register a volunteer node (its token is shown once), or list your nodes."""
 
@@ -103,14 +94,11 @@ class NodeListCreateApi(generics.ListAPIView):
     def post(self, request):
         serializer = RegisterNodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            registered = services.register_node(
-                acting_contributor(request),
-                name=serializer.validated_data["name"],
-                capabilities=serializer.validated_data["capabilities"],
-            )
-        except services.JobsError as exc:
-            raise _translate(exc) from exc
+        registered = register_node(
+            acting_contributor(request),
+            name=serializer.validated_data["name"],
+            capabilities=serializer.validated_data["capabilities"],
+        )
         node = registered.node
         body = {
             "id": node.pk,
@@ -138,7 +126,7 @@ class NodeRevokeApi(APIView):
         nodes = selectors.nodes_manageable_by(
             acting_contributor(request), staff=request.user.is_staff
         )
-        node = services.revoke_node(get_object_or_404(nodes, pk=pk))
+        node = revoke_node(get_object_or_404(nodes, pk=pk))
         return Response(NodeSerializer(selectors.node_info(node)).data)
 
 
@@ -157,7 +145,7 @@ class LeaseJobsApi(NodeProtocolApi):
     def post(self, request):
         serializer = LeaseRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        granted = services.lease_jobs(
+        granted = lease_jobs(
             request.auth,
             max_jobs=serializer.validated_data["max_jobs"],
             kinds=serializer.validated_data.get("kinds"),
@@ -165,7 +153,7 @@ class LeaseJobsApi(NodeProtocolApi):
         return Response({"jobs": [_leased_job(grant) for grant in granted]})
 
 
-def _leased_job(grant: services.GrantedLease) -> dict:
+def _leased_job(grant: GrantedLease) -> dict:
     """A LeasedJobSerializer body, built directly: this is the hottest response there is."""
     return {
         "lease_id": str(grant.lease_id),
@@ -189,10 +177,7 @@ class LeaseHeartbeatApi(NodeProtocolApi):
 
     @extend_schema(request=None, responses={200: HeartbeatResponseSerializer, **_lease_errors})
     def post(self, request, lease_id):
-        try:
-            beat = services.heartbeat(request.auth, lease_id)
-        except services.JobsError as exc:
-            raise _translate(exc) from exc
+        beat = heartbeat(request.auth, lease_id)
         body = {
             "lease_id": beat.lease_id,
             "lease_expires_at": beat.expires_at,
@@ -205,7 +190,7 @@ def check_declared_size(request, limit: int) -> None:
     """Refuse an oversized body from its Content-Length, before parsing it."""
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared > limit:
-        raise PayloadTooLarge(f"The request is {declared:,} bytes; the limit is {limit:,} bytes.")
+        raise TooLargeError(f"The request is {declared:,} bytes; the limit is {limit:,} bytes.")
 
 
 class LeaseSubmitApi(NodeProtocolApi):
@@ -224,35 +209,26 @@ class LeaseSubmitApi(NodeProtocolApi):
         check_declared_size(request, settings.RESULT_MAX_BYTES + SUBMIT_ENVELOPE_BYTES)
         serializer = SubmitResultSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            outcome = services.submit_result(
-                request.auth,
-                lease_id,
-                output=serializer.validated_data["output"],
-                stats=dict(serializer.validated_data["stats"]),
-            )
-        except services.JobsError as exc:
-            raise _translate(exc) from exc
+        outcome = submit_result(
+            request.auth,
+            lease_id,
+            output=serializer.validated_data["output"],
+            stats=dict(serializer.validated_data["stats"]),
+        )
         return Response({"result_id": outcome.result_id, "status": outcome.result_status})
 
 
-_OUTCOME_STATUS = {
-    services.LeaseNotFound: 404,
-    services.LeaseConflict: 409,
-    services.ResultTooLarge: 413,
-    services.OutputRejected: 400,
-}
-
-
-def _outcome_body(outcome: services.SubmitOutcome) -> dict:
+def _outcome_body(outcome: SubmitOutcome) -> dict:
+    """One submission's outcome in an exchange answer: refusals carry the status and body the
+    submit endpoint would have answered with."""
     error = outcome.error
     return {
         "lease_id": str(outcome.lease_id),
-        "status": 200 if error is None else _OUTCOME_STATUS[type(error)],
+        "status": 200 if error is None else error.status_code,
         "result_id": outcome.result_id,
         "result_status": outcome.result_status,
         "detail": "" if error is None else str(error),
-        "errors": getattr(error, "errors", None),
+        "errors": None if error is None else error.errors,
     }
 
 
@@ -277,10 +253,10 @@ def exchange_body(node, data) -> dict:
     """The answer to an exchange request's parsed body (``NodeExchangeMiddleware`` serves
     node calls with it; the view above is their documented schema and fallback)."""
     parsed = parse_exchange_request(data)
-    outcomes, granted = services.exchange(
+    outcomes, granted = exchange(
         node,
         [
-            services.Submission(item["lease_id"], item["output"], dict(item["stats"]))
+            Submission(item["lease_id"], item["output"], dict(item["stats"]))
             for item in parsed["results"]
         ],
         max_jobs=parsed["max_jobs"],
@@ -301,10 +277,7 @@ class LeaseFailApi(NodeProtocolApi):
     def post(self, request, lease_id):
         serializer = FailLeaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            outcome = services.fail_lease(request.auth, lease_id, **serializer.validated_data)
-        except services.JobsError as exc:
-            raise _translate(exc) from exc
+        outcome = fail_lease(request.auth, lease_id, **serializer.validated_data)
         return Response(
             FailResponseSerializer(
                 {"job_status": outcome.job_status, "attempts": outcome.attempts}

@@ -6,6 +6,7 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self) -> None:
+        # In ready(), not at the top: the handlers import models, which load after app configs.
         from alexandria.jobs.clip_score import ClipScoreHandler
         from alexandria.jobs.handlers import register_handler
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from alexandria.jobs.handlers import ValidationReport
 from alexandria.jobs.models import Job, JobResult
-from worker.kinds.clip_score import DEFAULT_MODEL, DEFAULT_THRESHOLD
+from jobkinds.clip_score import DEFAULT_MODEL, DEFAULT_THRESHOLD
 
 # Two nodes with different GPUs/precision give slightly different cosine similarities.
 SIMILARITY_TOLERANCE = 0.02

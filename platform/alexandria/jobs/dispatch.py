@@ -3,7 +3,7 @@
 Publishing one Celery message costs more CPU than the rest of a submit request, so each web
 process gathers result ids for a moment and sends them in one message. The database stays the
 truth: results a process took but never announced (it died in between) are still pending, and
-the reconciler (``tasks.maintenance.reconcile_validation``) dispatches them.
+the reconciler (``Task.RECONCILE_VALIDATION``) dispatches them.
 """
 
 import atexit
@@ -12,9 +12,11 @@ import os
 import threading
 import time
 
+from alexandria.core.tasking import Task, app, send
+
 log = logging.getLogger(__name__)
 
-# One message costs about 0.9 ms of CPU (validate_results.delay on the Redis broker, measured);
+# One message costs about 0.9 ms of CPU (a send on the Redis broker, measured);
 # a busy web process sends at most four a second, and validation starts at most this late.
 GATHER_SECONDS = 0.25
 MAX_IDS_PER_MESSAGE = 256
@@ -30,11 +32,8 @@ class ValidationDispatcher:
 
     def announce(self, result_ids: list[int]) -> None:
         """Queue these results for validation (called once their transaction committed)."""
-        from tasks.app import app
-        from tasks.validation import validate_results
-
         if app.conf.task_always_eager:  # no broker (tests, the embedded default): run now
-            validate_results.delay(result_ids)
+            send(Task.VALIDATE_RESULTS, result_ids)
             return
         with self._lock:
             if self._owner_pid != os.getpid():  # first use in this process (or after a fork)
@@ -46,15 +45,13 @@ class ValidationDispatcher:
 
     def flush(self) -> None:
         """Send what was gathered, in messages of at most MAX_IDS_PER_MESSAGE ids."""
-        from tasks.validation import validate_results
-
         with self._lock:
             ids, self._pending = self._pending, []
             self._has_pending.clear()
         for start in range(0, len(ids), MAX_IDS_PER_MESSAGE):
             chunk = ids[start : start + MAX_IDS_PER_MESSAGE]
             try:
-                validate_results.delay(chunk)
+                send(Task.VALIDATE_RESULTS, chunk)
             except Exception:
                 log.exception("%d results not sent to validation; the reconciler will", len(chunk))
 

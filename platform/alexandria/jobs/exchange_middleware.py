@@ -19,10 +19,11 @@ from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework.exceptions import APIException, Throttled
 
-from alexandria.api.authentication import NodeTokenAuthentication
-from alexandria.api.errors import exception_handler
-from alexandria.api.parsers import StrictUtf8JSONParser
+from alexandria.core.error_handler import exception_handler
+from alexandria.core.errors import AlexandriaError
+from alexandria.core.parsers import StrictUtf8JSONParser
 from alexandria.jobs import apis
+from alexandria.jobs.authentication import NodeTokenAuthentication
 from alexandria.jobs.throttles import NodeThrottle
 
 # What APIView adds to a response of JobsExchangeApi (it has one renderer, so no Vary).
@@ -49,7 +50,7 @@ class NodeExchangeMiddleware:
             node = self._node(request)
             apis.check_declared_size(request, settings.EXCHANGE_MAX_BYTES)
             body = apis.exchange_body(node, self.parser.parse(request))
-        except APIException as exc:
+        except (APIException, AlexandriaError) as exc:
             return self._error(exc)
         return _json_response(body, 200)
 
@@ -60,7 +61,7 @@ class NodeExchangeMiddleware:
             raise Throttled(throttle.wait())
         return node
 
-    def _error(self, exc: APIException) -> HttpResponse:
+    def _error(self, exc: APIException | AlexandriaError) -> HttpResponse:
         if exc.status_code == 401:
             exc.auth_header = self.authentication.authenticate_header(None)
         answer = exception_handler(exc, {})

@@ -1,6 +1,6 @@
 """Server-side handlers for job results: what a result of each kind means to the backend.
 
-The JSON Schema of a kind (``worker.kinds``) only says a result has the right shape; a
+The JSON Schema of a kind (``jobkinds``) only says a result has the right shape; a
 ``ResultHandler`` checks what it says (e.g. that anchors are found in the source), decides
 whether two results of replicated jobs agree, stores the canonical result downstream and prices
 it in credit. Apps register their handlers from ``AppConfig.ready()``.
@@ -8,10 +8,9 @@ it in credit. Apps register their handlers from ``AppConfig.ready()``.
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from alexandria.jobs.models import Job, JobResult
+from alexandria.jobs.models import Job, JobResult
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class ValidationReport:
 class ResultHandler(Protocol):
     kind: str
 
-    def validate(self, job: "Job", output: dict[str, Any]) -> ValidationReport:
+    def validate(self, job: Job, output: dict[str, Any]) -> ValidationReport:
         """Semantic checks beyond the JSON Schema (which the submit API already enforced)."""
         ...
 
@@ -40,11 +39,11 @@ class ResultHandler(Protocol):
         """Whether two results of the same job say the same thing (replication quorum)."""
         ...
 
-    def apply(self, job: "Job", result: "JobResult") -> None:
+    def apply(self, job: Job, result: JobResult) -> None:
         """Store what the canonical result produces; called once per job, inside a transaction."""
         ...
 
-    def credit(self, job: "Job", result: "JobResult") -> Decimal:
+    def credit(self, job: Job, result: JobResult) -> Decimal:
         """Credit a validated result earns its node's owner (> 0)."""
         ...
 

@@ -1,17 +1,17 @@
 """Moderator writes on worker nodes that the job lifecycle itself doesn't make (trust, flags).
 
-Requeueing, cancelling and revoking live in ``alexandria.jobs.services``.
+Requeueing and cancelling live in ``alexandria.jobs.services.lifecycle``, revoking in
+``alexandria.jobs.services.nodes``.
 """
 
-from django.core.exceptions import ValidationError
-
+from alexandria.core.errors import AlexandriaError
 from alexandria.jobs.models import WorkerNode
 
 
 def set_node_trust(node: WorkerNode, trust: float) -> None:
     """Set how far the node is trusted: 0 = always replicated … 1 = fully trusted."""
     if not 0 <= trust <= 1:
-        raise ValidationError(f"Trust must be between 0 and 1, not {trust}.")
+        raise AlexandriaError(f"Trust must be between 0 and 1, not {trust}.")
     WorkerNode.objects.filter(pk=node.pk).update(trust=trust)
     node.trust = trust
 

@@ -4,9 +4,9 @@ Every node call (authentication, lease, submit) runs through here on PostgreSQL,
 is one round trip of fixed SQL, prepared and planned once per database connection (settings
 sets ``plan_cache_mode=force_generic_plan``, which only prepared statements, these, obey):
 building the equivalent ORM queries, and planning them anew each time, costs several times
-more CPU than executing them. ``services`` keeps the ORM versions for SQLite (the embedded
-default) and for the rare paths (overdue leases, invalid outputs); both implement the same
-rules and the job tests run against each.
+more CPU than executing them. ``services.leasing``, which picks the path, keeps the ORM
+versions for SQLite (the embedded default) and for the rare paths (overdue leases, invalid
+outputs); both implement the same rules and the job tests run against each.
 """
 
 import json
@@ -115,7 +115,7 @@ def node_by_token_hash(token_hash: str) -> tuple | None:
 
 # Queued jobs this node may take, in queue order, locked without waiting for other leasers.
 # A replica never goes to a contributor who already has a result in its group, and flagged
-# nodes verify nobody (the same rule as services._leasable_by). Nothing is taken while overdue
+# nodes verify nobody (the same rule as leasing._leasable_by). Nothing is taken while overdue
 # leases of these kinds wait: the caller then leases through the general path, which takes
 # them over first. The overdue check walks the lease-expiry index from its oldest expiry and
 # stops at the first overdue job of these kinds: written as EXISTS, the generic plan read

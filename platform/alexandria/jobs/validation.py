@@ -15,16 +15,15 @@ from django.utils import timezone
 
 from alexandria.jobs.handlers import ResultHandler, ValidationReport, get_handler
 from alexandria.jobs.models import CreditEntry, Job, JobEvent, JobResult, Lease, WorkerNode
-from alexandria.jobs.services import (
+from alexandria.jobs.services.lifecycle import (
     MAX_PRIORITY,
     OUTSTANDING,
     dead_letter_jobs,
     end_leases,
     lock_jobs,
-    lower_trust,
-    raise_trust,
     requeue_jobs,
 )
+from alexandria.jobs.services.nodes import lower_trust, raise_trust
 
 
 def validate_result(result_id: int) -> None:

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from alexandria.api.admin import (
+from alexandria.core.admin import (
     ActionsOnlyMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,

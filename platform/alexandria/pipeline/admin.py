@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from alexandria.api.admin import ReadOnlyAdminMixin
+from alexandria.core.admin import ReadOnlyAdminMixin
 from alexandria.pipeline.models import RejectedItem, SourceProfile
 
 

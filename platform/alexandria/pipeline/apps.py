@@ -8,6 +8,7 @@ class PipelineConfig(AppConfig):
     label = "pipeline"
 
     def ready(self) -> None:
+        # In ready(), not at the top: the handlers import models, which load after app configs.
         from alexandria.pipeline.handlers import register_pipeline_handlers
 
         register_pipeline_handlers()

@@ -16,10 +16,10 @@ from alexandria.jobs.handlers import ValidationReport, register_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.pipeline.models import RejectedItem
 from alexandria.pipeline.services import derivation, graph, profile, resolution
-from alexandria.pipeline.services.gating import SourceTextGone, source_index
 from alexandria.pipeline.services.planning import enqueue_advance
-from worker.kinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
-from worker.kinds.rate_age import AGE_RATINGS
+from alexandria.pipeline.services.source_texts import SourceTextGone, source_index
+from jobkinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
+from jobkinds.rate_age import AGE_RATINGS
 
 AGREEMENT = 0.5
 

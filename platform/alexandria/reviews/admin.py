@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from alexandria.api.admin import ActionsOnlyMixin, ReadOnlyAdminMixin
+from alexandria.core.admin import ActionsOnlyMixin, ReadOnlyAdminMixin
 from alexandria.reviews.models import (
     EditProposal,
     GoldItem,

@@ -1,17 +1,15 @@
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alexandria.api.errors import Conflict
-from alexandria.api.identity import acting_contributor
-from alexandria.api.parsers import StrictUtf8JSONParser
-from alexandria.api.permissions import IsBotService, IsMember
+from alexandria.contributors.identity import acting_contributor
 from alexandria.contributors.models import discord_snowflake
+from alexandria.contributors.permissions import IsBotService, IsMember
+from alexandria.core.parsers import StrictUtf8JSONParser
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.reviews import selectors, services
 from alexandria.reviews.models import Report, ReviewTask
@@ -101,12 +99,7 @@ class AnswerTaskApi(APIView):
         task = get_object_or_404(ReviewTask, pk=pk, contributor=acting_contributor(request))
         serializer = AnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            outcome = services.answer_task(task, **serializer.validated_data)
-        except services.AnswerRefused as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        except services.AnswerConflict as exc:
-            raise Conflict(str(exc)) from exc
+        outcome = services.answer_task(task, **serializer.validated_data)
         body = {
             "task_id": outcome.task.pk,
             "item_id": outcome.task.item_id,
@@ -202,14 +195,11 @@ class ModerateHideItemApi(APIView):
         item = get_object_or_404(KnowledgeItem, pk=pk)
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            changed = services.moderator_hide_item(
-                item,
-                reason=serializer.validated_data["reason"],
-                moderator=acting_contributor(request),
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError({"detail": " ".join(exc.messages)}) from exc
+        changed = services.moderator_hide_item(
+            item,
+            reason=serializer.validated_data["reason"],
+            moderator=acting_contributor(request),
+        )
         body = {
             "id": item.pk,
             "status": item.status,
@@ -234,20 +224,14 @@ class ModerateBanMemberApi(APIView):
         },
     )
     def post(self, request, discord_id: str):
-        try:
-            discord_snowflake(discord_id)
-        except DjangoValidationError as exc:
-            raise ValidationError({"detail": " ".join(exc.messages)}) from exc
+        discord_snowflake(discord_id)
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            member, changed = services.moderator_ban_member(
-                discord_id,
-                reason=serializer.validated_data["reason"],
-                moderator=acting_contributor(request),
-            )
-        except services.ModerationRefused as exc:
-            raise PermissionDenied(str(exc)) from exc
+        member, changed = services.moderator_ban_member(
+            discord_id,
+            reason=serializer.validated_data["reason"],
+            moderator=acting_contributor(request),
+        )
         body = {
             "discord_id": member.discord_id,
             "display_name": member.display_name,

@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework.permissions import BasePermission
 
-from alexandria.api.authentication import BotPrincipal
+from alexandria.contributors.authentication import BotPrincipal
 
 
 class IsDiscordModerator(BasePermission):

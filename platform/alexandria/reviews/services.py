@@ -6,6 +6,7 @@ The rules are described in the package docstring (``alexandria.reviews``).
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 
 from django.conf import settings
 from django.db import transaction
@@ -14,8 +15,9 @@ from django.utils import timezone
 
 from alexandria.contributors.models import Contributor
 from alexandria.contributors.services import ban_contributor, contributor_for_discord_user
+from alexandria.core.errors import AlexandriaError, ConflictError
 from alexandria.knowledge.models import KnowledgeItem, Review
-from alexandria.knowledge.services import hide_item
+from alexandria.knowledge.services import hide_item, reindex_items_after_commit
 from alexandria.reviews import selectors
 from alexandria.reviews.models import (
     EditProposal,
@@ -33,20 +35,23 @@ EDITABLE_VERDICTS = {Verdict.SUPPORTED, Verdict.UNCLEAR}
 SUPERSEDED_REASON = "superseded by edit"
 
 
-class AnswerRefused(Exception):
+class AnswerRefused(AlexandriaError):
     """The answer can't be recorded as sent (bad combination of fields)."""
 
 
-class AnswerConflict(Exception):
+class AnswerConflict(ConflictError):
     """The answer contradicts what is already recorded, or the item no longer takes answers."""
 
 
-class EditRefused(Exception):
+class EditRefused(ConflictError):
     """The edit proposal can't become a new version."""
 
 
-class ModerationRefused(Exception):
+class ModerationRefused(AlexandriaError):
     """A moderation action that must not happen (e.g. banning a moderator through the bot)."""
+
+    status_code = HTTPStatus.FORBIDDEN
+    code = "permission_denied"
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ def settle_if_decided(item: KnowledgeItem) -> Settlement | None:
 
     item.status = outcome
     item.save(update_fields=["status", "updated_at"])
+    reindex_items_after_commit([item.pk])
     settlement = Settlement.objects.create(
         item=item,
         outcome=outcome,
@@ -277,6 +283,8 @@ def accept_edit(proposal: EditProposal) -> KnowledgeItem:
     new_version.derived_from.set(item.derived_from.all())
     for abstraction in item.abstractions.all():
         abstraction.derived_from.add(new_version)
+    # The abstractions now rest on the new version too.
+    reindex_items_after_commit([new_version.pk, *item.abstractions.values_list("pk", flat=True)])
     KnowledgeItem.objects.filter(merged_into=item).update(merged_into=new_version)
     now = timezone.now()
     proposal.status = EditProposal.Status.ACCEPTED

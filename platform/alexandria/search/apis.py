@@ -2,14 +2,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alexandria.api.permissions import IsMember
+from alexandria.contributors.permissions import IsMember
 from alexandria.search.querying import ask
-from alexandria.search.selectors import layer_progress, max_layers
-from alexandria.search.serializers import (
-    AskQuerySerializer,
-    AskResultSerializer,
-    LayersSerializer,
-)
+from alexandria.search.serializers import AskQuerySerializer, AskResultSerializer
 
 
 class AskApi(APIView):
@@ -37,14 +32,3 @@ class AskApi(APIView):
             summarise=data["summary"],
         )
         return Response(AskResultSerializer(result).data)
-
-
-class LayerListApi(APIView):
-    """Progress of every layer: items, merges, outstanding jobs and the layer build."""
-
-    permission_classes = [IsMember]
-
-    @extend_schema(responses={200: LayersSerializer})
-    def get(self, request):
-        body = {"max_layers": max_layers(), "layers": layer_progress()}
-        return Response(LayersSerializer(body).data)

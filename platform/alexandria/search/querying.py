@@ -11,11 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.search import conf
-from alexandria.search.index import Hit, VectorIndex, where_all
 from alexandria.search.selectors import VISIBLE_STATUSES, age_ratings, grounding_anchors
+from alexandria.search.summaries import Summary, summarise_answer
+from alexandria.search.vector_index import Hit, VectorIndex, where_all
 
 MIN_STATUSES = {
     "pending": list(VISIBLE_STATUSES),
@@ -61,12 +62,6 @@ class Answer:
     def item_ids(self) -> set[int]:
         related = self.pro + self.contra + self.instructions
         return {self.item.id, *(ref.id for ref in related)}
-
-
-@dataclass(frozen=True)
-class Summary:
-    text: str
-    cited_item_ids: list[int]
 
 
 @dataclass
@@ -170,8 +165,6 @@ def ask(
         _add_related(index, indexed, answers, visible, filters)
     result = AskResult(query=query, results=answers)
     if summarise and answers:
-        from alexandria.search.summaries import summarise_answer
-
         result.summary = summarise_answer(result)
     return result
 
@@ -194,8 +187,8 @@ def _add_related(
     filters: Filters,
 ) -> None:
     """Pro, contra and instructions for each answer, then every answer's sources."""
-    threshold = conf.get("ASK_NEIGHBOUR_THRESHOLD")
-    instruction_threshold = conf.get("ASK_INSTRUCTION_THRESHOLD")
+    threshold = settings.ASK_NEIGHBOUR_THRESHOLD
+    instruction_threshold = settings.ASK_INSTRUCTION_THRESHOLD
     answer_items = [visible.get(answer.item.id) for answer in answers]
     stored: dict[int, np.ndarray] = {}
     for layer in {item.layer for item in answer_items}:

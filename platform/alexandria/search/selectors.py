@@ -1,18 +1,13 @@
-"""Reads: which items are visible, where they come from, and how far each layer has got."""
+"""Reads: which items are visible, and the sources (anchors, age ratings) behind each."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 
-from alexandria.jobs.models import Job
-from alexandria.jobs.services import OUTSTANDING
 from alexandria.knowledge.models import Anchor, KnowledgeItem
-from alexandria.search import conf
-from alexandria.search.models import LayerBuild, NodeAbstraction
 
 VISIBLE_STATUSES = (KnowledgeItem.Status.PENDING, KnowledgeItem.Status.ACCEPTED)
 # A source without an age rating yet counts as adults-only until it is rated.
@@ -97,90 +92,20 @@ def age_ratings(anchors_by_item: dict[int, list[Anchor]]) -> dict[int, int]:
     }
 
 
-@dataclass(frozen=True)
-class LayerProgress:
-    layer: int
-    items: int
-    hypotheses: int
-    instructions: int
-    merged: int
-    hidden_or_rejected: int
-    awaiting_merge_check: int
-    pending_jobs: dict[str, int]
-    nodes_abstracted: int
-    nodes_in_progress: int
-    build_status: str
-    stop_reason: str
-
-
-def layer_progress() -> list[LayerProgress]:
-    """Per layer: its items, merges, outstanding jobs and how far building on it has got."""
-    counts = {
-        row["layer"]: row
-        for row in KnowledgeItem.objects.values("layer").annotate(
-            items=Count("id", filter=Q(status__in=VISIBLE_STATUSES, merged_into__isnull=True)),
-            hypotheses=Count(
-                "id",
-                filter=Q(status__in=VISIBLE_STATUSES, merged_into__isnull=True, kind="hypothesis"),
-            ),
-            merged=Count("id", filter=Q(merged_into__isnull=False)),
-            removed=Count("id", filter=~Q(status__in=VISIBLE_STATUSES)),
-            unchecked=Count(
-                "id",
-                filter=Q(
-                    status__in=VISIBLE_STATUSES,
-                    merged_into__isnull=True,
-                    merge_check__isnull=True,
-                ),
-            ),
-        )
-    }
-    verify_jobs: dict[int, int] = defaultdict(int)
-    for layer, n in (
-        Job.objects.filter(kind="verify_merge", status__in=OUTSTANDING, replica_of__isnull=True)
-        .values_list("merge_verification__candidate__layer")
-        .annotate(n=Count("id"))
-    ):
-        if layer is not None:
-            verify_jobs[layer] += n
-    abstraction = defaultdict(dict)
-    for layer, phase, n in NodeAbstraction.objects.values_list("layer", "phase").annotate(
-        n=Count("id")
-    ):
-        abstraction[layer][phase] = n
-    builds = {build.layer: build for build in LayerBuild.objects.all()}
-    layers = sorted(set(counts) | set(builds))
-    in_progress = (
-        NodeAbstraction.Phase.PROBING,
-        NodeAbstraction.Phase.RETRIEVING,
-        NodeAbstraction.Phase.COMPOSING,
+def items_grounded_in_source(source_id: int) -> set[int]:
+    """Items whose index metadata carries the source's age rating: those anchored in it and
+    every item abstracted from them, transitively."""
+    item_ids = set(
+        KnowledgeItem.objects.filter(anchors__source_id=source_id).values_list("pk", flat=True)
     )
-    progress = []
-    for layer in layers:
-        row = counts.get(layer, {})
-        phases = abstraction.get(layer, {})
-        build = builds.get(layer)
-        progress.append(
-            LayerProgress(
-                layer=layer,
-                items=row.get("items", 0),
-                hypotheses=row.get("hypotheses", 0),
-                instructions=row.get("items", 0) - row.get("hypotheses", 0),
-                merged=row.get("merged", 0),
-                hidden_or_rejected=row.get("removed", 0),
-                awaiting_merge_check=row.get("unchecked", 0),
-                pending_jobs={
-                    "verify_merge": verify_jobs.get(layer, 0),
-                    "abstract": sum(phases.get(phase, 0) for phase in in_progress),
-                },
-                nodes_abstracted=sum(n for phase, n in phases.items() if phase not in in_progress),
-                nodes_in_progress=sum(phases.get(phase, 0) for phase in in_progress),
-                build_status=build.status if build else ("source" if layer == 1 else ""),
-                stop_reason=build.stop_reason if build else "",
+    through = KnowledgeItem.derived_from.through
+    frontier = set(item_ids)
+    while frontier:
+        children = set(
+            through.objects.filter(to_knowledgeitem_id__in=frontier).values_list(
+                "from_knowledgeitem_id", flat=True
             )
         )
-    return progress
-
-
-def max_layers() -> int:
-    return conf.get("ABSTRACTION_MAX_LAYERS")
+        frontier = children - item_ids
+        item_ids |= frontier
+    return item_ids

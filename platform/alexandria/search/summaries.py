@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from django.conf import settings
 
-from alexandria.search import conf
-from alexandria.search.querying import AskResult, Summary
+if TYPE_CHECKING:
+    from alexandria.search.querying import AskResult
 
 logger = logging.getLogger(__name__)
 MAX_SUMMARY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A short answer in plain language, citing returned items only."""
+
+    text: str
+    cited_item_ids: list[int]
+
 
 SYSTEM_PROMPT = """You summarise what a knowledge base says about a question.
 
@@ -60,7 +71,7 @@ def summarise_answer(result: AskResult) -> Summary | None:
             f"{settings.LLM_BASE_URL.rstrip('/')}/chat/completions",
             json=body,
             headers=headers,
-            timeout=conf.get("ASK_SUMMARY_TIMEOUT_SECONDS"),
+            timeout=settings.ASK_SUMMARY_TIMEOUT_SECONDS,
         )
         response.raise_for_status()
         content = response.json()["choices"][0]["message"]["content"]

@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Left
 
-from alexandria.api.admin import ReadOnlyTabularInline
+from alexandria.core.admin import ReadOnlyTabularInline
+from alexandria.core.errors import AlexandriaError
 from alexandria.sources.models import Chunk, Source
 from alexandria.sources.services import purge_source_text, requeue_ingestion
 
@@ -118,8 +118,8 @@ class SourceAdmin(admin.ModelAdmin):
         for source in queryset:
             try:
                 requeue_ingestion(source)
-            except ValidationError as exc:
-                self.message_user(request, f"{source}: {' '.join(exc.messages)}", messages.WARNING)
+            except AlexandriaError as exc:
+                self.message_user(request, f"{source}: {exc}", messages.WARNING)
                 continue
             self.log_change(request, source, "Requeued ingestion.")
             requeued += 1

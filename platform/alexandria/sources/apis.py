@@ -1,15 +1,14 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from alexandria.api.errors import PayloadTooLarge
-from alexandria.api.identity import acting_contributor
-from alexandria.api.parsers import StrictUtf8JSONParser
-from alexandria.api.permissions import IsMember
+from alexandria.contributors.identity import acting_contributor
+from alexandria.contributors.permissions import IsMember
+from alexandria.core.errors import TooLargeError
+from alexandria.core.parsers import StrictUtf8JSONParser
 from alexandria.sources import selectors, services
 from alexandria.sources.serializers import (
     SourceSerializer,
@@ -48,7 +47,7 @@ class SourceListCreateApi(generics.ListAPIView):
     def post(self, request):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.SUBMISSION_MAX_BYTES * MAX_BODY_FACTOR + 65536:
-            raise PayloadTooLarge(
+            raise TooLargeError(
                 f"The request is {declared:,} bytes; texts are limited to "
                 f"{settings.SUBMISSION_MAX_BYTES:,} bytes."
             )
@@ -59,21 +58,16 @@ class SourceListCreateApi(generics.ListAPIView):
         text = data.pop("text", "")
         citation = services.Citation(**data)
         contributor = acting_contributor(request)
-        try:
-            if upload is not None:
-                outcome = services.submit_upload(
-                    upload.read(),
-                    content_type=upload.content_type,
-                    filename=upload.name,
-                    citation=citation,
-                    submitted_by=contributor,
-                )
-            else:
-                outcome = services.submit_text(text, citation=citation, submitted_by=contributor)
-        except services.SubmissionRejected as exc:
-            if exc.code == "too_large":
-                raise PayloadTooLarge(str(exc)) from exc
-            raise ValidationError({"detail": str(exc), "code": exc.code}) from exc
+        if upload is not None:
+            outcome = services.submit_upload(
+                upload.read(),
+                content_type=upload.content_type,
+                filename=upload.name,
+                citation=citation,
+                submitted_by=contributor,
+            )
+        else:
+            outcome = services.submit_text(text, citation=citation, submitted_by=contributor)
         body = SubmissionResultSerializer(
             {"duplicate": outcome.duplicate, "source": outcome.source}
         ).data

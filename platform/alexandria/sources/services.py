@@ -4,23 +4,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from alexandria.contributors.models import Contributor
+from alexandria.core.errors import AlexandriaError, ConflictError, TooLargeError
+from alexandria.core.tasking import Task, enqueue, send
 from alexandria.sources.models import Chunk, Source
-from alexandria.textproc.extract import ExtractionError, extract_text
+from alexandria.textproc.extract import DocumentTooLargeError, ExtractionError, extract_text
 from alexandria.textproc.normalize import normalize_text, sha256_hex
 from alexandria.textproc.segment import chunk_text
 
 
-class SubmissionRejected(Exception):
+class SubmissionRejected(AlexandriaError):
     """The submitted text can't become a source; ``code`` says why, the message says it kindly."""
 
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
+
+class SubmissionTooLarge(SubmissionRejected, TooLargeError):
+    """The submission is over SUBMISSION_MAX_BYTES (413)."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,9 @@ class SubmissionOutcome:
 
 def _check_size(byte_size: int) -> None:
     if byte_size > settings.SUBMISSION_MAX_BYTES:
-        raise SubmissionRejected(
+        raise SubmissionTooLarge(
             f"The text is {byte_size:,} bytes; the limit is {settings.SUBMISSION_MAX_BYTES:,} "
-            "bytes. Split it into parts and submit them separately.",
-            code="too_large",
+            "bytes. Split it into parts and submit them separately."
         )
 
 
@@ -77,7 +78,7 @@ def submit_text(
                 submitted_by=submitted_by,
                 text=normalised,
             )
-            transaction.on_commit(lambda: _enqueue_ingestion(source.pk))
+            enqueue(Task.INGEST_SOURCE, source.pk)
     except IntegrityError:
         # The same text arrived concurrently; the other request stored it.
         return SubmissionOutcome(Source.objects.get(sha256=digest), duplicate=True)
@@ -101,6 +102,8 @@ def submit_upload(
             filename=filename,
             max_bytes=settings.SUBMISSION_MAX_BYTES,
         )
+    except DocumentTooLargeError as exc:
+        raise SubmissionTooLarge(str(exc)) from exc
     except ExtractionError as exc:
         raise SubmissionRejected(str(exc), code=exc.code) from exc
     if not citation.title and document.title_hint:
@@ -113,19 +116,21 @@ def submit_upload(
     )
 
 
-def _enqueue_ingestion(source_id: int) -> None:
-    from tasks.pipeline import ingest_source
+def purge_texts(sources: QuerySet[Source]) -> int:
+    """Delete the analysis copy of these sources' texts (citation, hash and anchors stay).
 
-    ingest_source.delay(source_id)
+    The one writer of a purge; returns how many texts were still there to purge.
+    """
+    return sources.filter(text_purged_at__isnull=True).update(
+        text="", text_purged_at=timezone.now()
+    )
 
 
 def purge_source_text(source: Source) -> bool:
-    """Delete the analysis copy of a source's text; citation, hash and anchors stay."""
-    updated = Source.objects.filter(pk=source.pk, text_purged_at__isnull=True).update(
-        text="", text_purged_at=timezone.now()
-    )
+    """Purge one source's text; False when it was already purged."""
+    purged = purge_texts(Source.objects.filter(pk=source.pk))
     source.refresh_from_db(fields=["text", "text_purged_at"])
-    return bool(updated)
+    return bool(purged)
 
 
 def chunk_source(source_id: int) -> int:
@@ -164,15 +169,13 @@ def redispatch_stalled_sources(*, older_than: timedelta = timedelta(minutes=5)) 
         )
     )
     for source_id in stalled:
-        _enqueue_ingestion(source_id)
+        send(Task.INGEST_SOURCE, source_id)
     return len(stalled)
 
 
 def purge_analysed_sources() -> int:
     """Purge the text of every analysed source that still holds it."""
-    return Source.objects.filter(status=Source.Status.ANALYSED, text_purged_at__isnull=True).update(
-        text="", text_purged_at=timezone.now()
-    )
+    return purge_texts(Source.objects.filter(status=Source.Status.ANALYSED))
 
 
 def requeue_ingestion(source: Source) -> None:
@@ -188,17 +191,17 @@ def requeue_ingestion(source: Source) -> None:
             .get(pk=source.pk)
         )
         if locked.status not in (Source.Status.FAILED, Source.Status.RECEIVED):
-            raise ValidationError(
+            raise ConflictError(
                 f"Only failed or received sources can be requeued; this one is {locked.status}."
             )
         if locked.is_purged:
-            raise ValidationError("Its text has been purged, so it can't be ingested again.")
+            raise ConflictError("Its text has been purged, so it can't be ingested again.")
         if locked.facts.exists():
-            raise ValidationError(
+            raise ConflictError(
                 "Its analysis already produced facts; requeue the failed jobs instead."
             )
         locked.chunks.all().delete()
         locked.status = Source.Status.RECEIVED
         locked.save(update_fields=["status", "updated_at"])
-        transaction.on_commit(lambda: _enqueue_ingestion(locked.pk))
+        enqueue(Task.INGEST_SOURCE, locked.pk)
     source.status = locked.status

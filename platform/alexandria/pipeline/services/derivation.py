@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alexandria.jobs.models import Job
-from alexandria.jobs.services import create_job
+from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
+from alexandria.knowledge.services import reindex_items_after_commit
 from alexandria.pipeline.services.gating import copied_runs, copy_reason
 from alexandria.sources.models import Source
-from worker.kinds import derive, reconstruct
+from jobkinds import derive, reconstruct
 
 MAX_REJECTED_SHARE = 0.5
 
@@ -197,4 +198,5 @@ def store_items(job: Job, check: DerivationCheck, *, prompt_version: str) -> lis
         )
         item.anchors.set(derived.anchor_ids)
         stored.append(item)
+    reindex_items_after_commit(item.pk for item in stored)
     return stored

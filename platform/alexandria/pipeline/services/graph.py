@@ -18,7 +18,7 @@ from alexandria.knowledge.models import ANCHOR_MAX_CHARS, Anchor, Entity, Fact
 from alexandria.sources.models import Chunk, Source
 from alexandria.textproc.anchors import AnchorMatch, SourceIndex
 from alexandria.textproc.grounding import entity_grounded
-from worker.kinds import extract_graph
+from jobkinds import extract_graph
 
 # Facts of chunk i get temporal ids i * TEMPORAL_STRIDE + 1, + 2, ...: document order.
 TEMPORAL_STRIDE = 1000

@@ -12,17 +12,17 @@ from enum import StrEnum
 from django.db import transaction
 from django.utils import timezone
 
+from alexandria.core.tasking import Task, enqueue, send
 from alexandria.jobs.models import Job
-from alexandria.jobs.services import create_job
+from alexandria.jobs.services.lifecycle import FINISHED, create_job
 from alexandria.pipeline.models import SourceProfile
 from alexandria.pipeline.services.derivation import plan_derivation
 from alexandria.pipeline.services.resolution import resolve_source_entities
 from alexandria.sources.models import Source
 from alexandria.sources.services import purge_source_text
 from alexandria.textproc.phrases import candidate_anchors, candidate_entities
-from worker.kinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
+from jobkinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
 
-FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
 # extract_graph jobs run first; profile jobs early so they finish alongside the graph.
 GRAPH_PRIORITY = 10
 PROFILE_PRIORITY = 5
@@ -130,9 +130,6 @@ def redispatch_analysis(*, older_than: timedelta = timedelta(minutes=5)) -> int:
     Covers lost messages and jobs that ended without a result (dead-lettered or cancelled),
     which no handler's ``apply`` reports. Returns how many tasks were enqueued.
     """
-    from tasks.pipeline import advance_source as advance_task
-    from tasks.pipeline import ingest_source
-
     cutoff = timezone.now() - older_than
     unplanned = list(
         Source.objects.filter(status=Source.Status.CHUNKED, updated_at__lt=cutoff).values_list(
@@ -145,14 +142,12 @@ def redispatch_analysis(*, older_than: timedelta = timedelta(minutes=5)) -> int:
         .values_list("pk", flat=True)
     )
     for source_id in unplanned:
-        ingest_source.delay(source_id)
+        send(Task.INGEST_SOURCE, source_id)
     for source_id in analysing:
-        advance_task.delay(source_id)
+        send(Task.ADVANCE_SOURCE, source_id)
     return len(unplanned) + len(analysing)
 
 
 def enqueue_advance(source_id: int) -> None:
     """Advance the source once the current transaction commits."""
-    from tasks.pipeline import advance_source as advance_task
-
-    transaction.on_commit(lambda: advance_task.delay(source_id))
+    enqueue(Task.ADVANCE_SOURCE, source_id)

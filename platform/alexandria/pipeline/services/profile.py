@@ -7,10 +7,11 @@ waits until every job of the source is finished).
 from typing import Any
 
 from alexandria.jobs.models import Job
+from alexandria.knowledge.services import reindex_source_items_after_commit
 from alexandria.pipeline.models import SourceProfile
 from alexandria.pipeline.services.gating import copied_runs, copy_reason
 from alexandria.textproc.grounding import entity_grounded
-from worker.kinds import describe, rate_age, reconstruct
+from jobkinds import describe, rate_age, reconstruct
 
 
 def _own_words_reasons(job: Job, texts: list[str]) -> list[str]:
@@ -74,3 +75,6 @@ def store_profile_result(job: Job, output: dict[str, Any], *, prompt_version: st
     else:
         raise ValueError(f"{job.kind} results are not stored on the profile")
     profile.save()
+    if job.kind == rate_age.KIND.name:
+        # The index metadata of the source's items carries its age rating.
+        reindex_source_items_after_commit(job.source_id)

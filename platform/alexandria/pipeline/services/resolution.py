@@ -20,12 +20,12 @@ from django.conf import settings
 from django.db.models import Count, Q
 from rapidfuzz import fuzz
 
+from alexandria.embeddings import EmbedderUnavailableError, get_embedder
 from alexandria.jobs.models import Job
-from alexandria.jobs.services import create_job
+from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import Entity, Fact
-from alexandria.search.embeddings import EmbedderUnavailableError, get_embedder
 from alexandria.sources.models import Source
-from worker.kinds import resolve_entities
+from jobkinds import resolve_entities
 
 logger = logging.getLogger(__name__)
 

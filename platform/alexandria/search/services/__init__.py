@@ -1,1 +1,1 @@
-"""Writes of the search app: the vector index, merges and abstraction layers."""
+"""Writes of the search app: keeping the vector index in step with the database."""

@@ -1,49 +1,31 @@
-"""Keeping the vector index in step with the database (which stays the source of truth)."""
+"""Keeping the vector index in step with the database (which stays the source of truth).
+
+Writes ask for their items to be re-indexed (``alexandria.knowledge.services``); the periodic
+sync re-indexes whatever changed recently as a safety net and reports what it had to fix.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
 from django.utils import timezone
 
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.search import conf
-from alexandria.search.index import VectorIndex
-from alexandria.search.selectors import age_ratings, grounding_anchors, is_visible, visible_items
+from alexandria.search.selectors import (
+    age_ratings,
+    grounding_anchors,
+    is_visible,
+    items_grounded_in_source,
+    visible_items,
+)
+from alexandria.search.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
-TASK_CHUNK = 500
 REBUILD_BATCH = 1000
-
-_pending = threading.local()
-
-
-def index_after_commit(item_ids) -> None:
-    """Re-index these items once the current transaction commits (one Celery task per batch).
-
-    Items of a rolled-back transaction are re-read at the next commit, which does no harm.
-    """
-    if not conf.get("SEARCH_INDEX_ON_COMMIT"):
-        return
-    pending = getattr(_pending, "ids", None)
-    if pending is None:
-        pending = _pending.ids = set()
-    pending.update(int(i) for i in item_ids)
-    transaction.on_commit(_dispatch_pending)
-
-
-def _dispatch_pending() -> None:
-    from tasks.layers import index_items
-
-    ids = sorted(getattr(_pending, "ids", ()) or ())
-    _pending.ids = set()
-    for start in range(0, len(ids), TASK_CHUNK):
-        index_items.delay(ids[start : start + TASK_CHUNK])
 
 
 def item_metadata(item: KnowledgeItem, age_rating: int, source_ids: list[int]) -> dict:
@@ -70,39 +52,82 @@ def _metadata_for(items: list[KnowledgeItem]) -> dict[int, dict]:
     }
 
 
-def index_items(item_ids: list[int], index: VectorIndex | None = None) -> int:
+@dataclass
+class IndexUpdate:
+    """What bringing some items' index entries up to date found (before) and left (after)."""
+
+    indexed: int = 0
+    """Visible items in the index afterwards."""
+    missing: int = 0
+    """Visible items the index lacked."""
+    stale: int = 0
+    """Items indexed with another text or other metadata than the database's."""
+    removed: int = 0
+    """Items in the index though no longer visible (hidden, rejected, merged)."""
+
+    @property
+    def out_of_step(self) -> int:
+        return self.missing + self.stale + self.removed
+
+    def add(self, other: IndexUpdate) -> None:
+        self.indexed += other.indexed
+        self.missing += other.missing
+        self.stale += other.stale
+        self.removed += other.removed
+
+
+def index_items(item_ids: list[int], index: VectorIndex | None = None) -> IndexUpdate:
     """Upsert the visible items among ``item_ids`` and drop the others from the index.
 
     Items already indexed with the same text only get their metadata refreshed (no embedding).
-    Returns how many items are in the index afterwards.
     """
+    update = IndexUpdate()
     items = list(KnowledgeItem.objects.filter(pk__in=item_ids))
     if not items:
-        return 0
+        return update
     index = index or VectorIndex()
     known_layers = set(index.layers())
-    by_layer: dict[int, list[KnowledgeItem]] = defaultdict(list)
+    visible: dict[int, list[KnowledgeItem]] = defaultdict(list)
+    invisible: dict[int, list[str]] = defaultdict(list)
     for item in items:
         if is_visible(item):
-            by_layer[item.layer].append(item)
+            visible[item.layer].append(item)
         elif item.layer in known_layers:
-            index.delete(item.layer, [item.pk])
-    stored = 0
-    for layer, layer_items in by_layer.items():
+            invisible[item.layer].append(str(item.pk))
+    for layer, ids in invisible.items():
+        present = index.collection(layer).get(ids=ids, include=[])["ids"]
+        index.delete(layer, [int(i) for i in present])
+        update.removed += len(present)
+    for layer, layer_items in visible.items():
         metadata = _metadata_for(layer_items)
-        existing = {}
+        stored: dict[int, tuple[str, dict]] = {}
         if layer in known_layers:
             found = index.collection(layer).get(
-                ids=[str(item.pk) for item in layer_items], include=["documents"]
+                ids=[str(item.pk) for item in layer_items], include=["documents", "metadatas"]
             )
-            existing = dict(zip(found["ids"], found["documents"], strict=True))
-        unchanged = [item for item in layer_items if existing.get(str(item.pk)) == item.text]
-        if unchanged:
+            stored = {
+                int(i): (document, stored_metadata or {})
+                for i, document, stored_metadata in zip(
+                    found["ids"], found["documents"], found["metadatas"], strict=True
+                )
+            }
+        changed, relabelled = [], []
+        for item in layer_items:
+            entry = stored.get(item.pk)
+            if entry is None:
+                update.missing += 1
+                changed.append(item)
+            elif entry[0] != item.text:
+                update.stale += 1
+                changed.append(item)
+            elif entry[1] != metadata[item.pk]:
+                update.stale += 1
+                relabelled.append(item)
+        if relabelled:
             index.collection(layer).update(
-                ids=[str(item.pk) for item in unchanged],
-                metadatas=[metadata[item.pk] for item in unchanged],
+                ids=[str(item.pk) for item in relabelled],
+                metadatas=[metadata[item.pk] for item in relabelled],
             )
-        changed = [item for item in layer_items if existing.get(str(item.pk)) != item.text]
         if changed:
             vectors = index.embedder.embed_texts([item.text for item in changed])
             index.upsert(
@@ -112,17 +137,47 @@ def index_items(item_ids: list[int], index: VectorIndex | None = None) -> int:
                 [item.text for item in changed],
                 [metadata[item.pk] for item in changed],
             )
-        stored += len(layer_items)
-    return stored
+        update.indexed += len(layer_items)
+    return update
+
+
+def _index_in_batches(item_ids: list[int]) -> IndexUpdate:
+    index = VectorIndex()
+    update = IndexUpdate()
+    for start in range(0, len(item_ids), REBUILD_BATCH):
+        update.add(index_items(item_ids[start : start + REBUILD_BATCH], index))
+    return update
+
+
+def index_source_items(source_id: int) -> int:
+    """Re-index the items whose metadata carries the source's age rating; returns how many."""
+    item_ids = sorted(items_grounded_in_source(source_id))
+    _index_in_batches(item_ids)
+    return len(item_ids)
 
 
 def sync_recent_changes(window_seconds: int) -> int:
-    """Re-index items changed in the last ``window_seconds``: catches changes made with
-    ``QuerySet.update`` (moderation, review consensus), which send no signals."""
+    """Re-index items changed in the last ``window_seconds``; returns how many.
+
+    The safety net behind the writes' own re-index requests: an item it finds out of step
+    was written without one (or its index task is still queued), so it says how many.
+    """
     since = timezone.now() - timedelta(seconds=window_seconds)
     ids = list(KnowledgeItem.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
-    for start in range(0, len(ids), REBUILD_BATCH):
-        index_items(ids[start : start + REBUILD_BATCH])
+    update = _index_in_batches(ids)
+    if update.out_of_step:
+        # With indexing on commit switched off this sync is the only way in: nothing to warn.
+        log = logger.warning if settings.SEARCH_INDEX_ON_COMMIT else logger.info
+        log(
+            "index sync: %s of %s recently changed items were out of step with the index "
+            "(%s missing, %s stale, %s no longer visible); a write did not ask to re-index "
+            "them, or its index task is still queued",
+            update.out_of_step,
+            len(ids),
+            update.missing,
+            update.stale,
+            update.removed,
+        )
     return len(ids)
 
 

@@ -1,0 +1,26 @@
+from rest_framework import serializers
+
+
+class PendingJobsSerializer(serializers.Serializer):
+    verify_merge = serializers.IntegerField()
+    abstract = serializers.IntegerField()
+
+
+class LayerProgressSerializer(serializers.Serializer):
+    layer = serializers.IntegerField()
+    items = serializers.IntegerField(help_text="Visible (pending or accepted) canonical items.")
+    hypotheses = serializers.IntegerField()
+    instructions = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="Items merged into another item.")
+    hidden_or_rejected = serializers.IntegerField()
+    awaiting_merge_check = serializers.IntegerField()
+    pending_jobs = PendingJobsSerializer()
+    nodes_abstracted = serializers.IntegerField()
+    nodes_in_progress = serializers.IntegerField()
+    build_status = serializers.CharField()
+    stop_reason = serializers.CharField(allow_blank=True)
+
+
+class LayersSerializer(serializers.Serializer):
+    max_layers = serializers.IntegerField()
+    layers = LayerProgressSerializer(many=True)

@@ -1,0 +1,235 @@
+"""Building abstraction layers (Step 4): node of layer n → probes → neighbours → layer n+1.
+
+Stop criteria: no layer above ``ABSTRACTION_MAX_LAYERS``; a node either phase judges useless
+ends its branch; a new item too close to an item it combines (``ABSTRACTION_NOVELTY_THRESHOLD``)
+is dropped as a restatement, and a layer whose nodes yield nothing new ends the climb.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from alexandria.core.tasking import Task, enqueue
+from alexandria.embeddings import get_embedder
+from alexandria.jobs.models import Job
+from alexandria.jobs.services.lifecycle import create_job
+from alexandria.knowledge.models import KnowledgeItem
+from alexandria.knowledge.services import reindex_items_after_commit
+from alexandria.layers.models import LayerBuild, NodeAbstraction
+from alexandria.search.selectors import is_visible, visible_items
+from alexandria.search.vector_index import VectorIndex
+from jobkinds import abstract
+
+logger = logging.getLogger(__name__)
+IN_PROGRESS = (
+    NodeAbstraction.Phase.PROBING,
+    NodeAbstraction.Phase.RETRIEVING,
+    NodeAbstraction.Phase.COMPOSING,
+)
+
+
+def _node_payload(item: KnowledgeItem) -> dict[str, Any]:
+    return {"id": item.pk, "kind": item.kind, "text": item.text[: abstract.TEXT_MAX_CHARS]}
+
+
+def eligible_nodes(layer: int):
+    """Settled items of ``layer`` (merge-checked canonical, visible) not yet abstracted."""
+    return visible_items().filter(
+        layer=layer, merge_check__isnull=False, abstraction_run__isnull=True
+    )
+
+
+def schedule_abstractions(limit: int | None = None) -> int:
+    """Start probe jobs for up to ``limit`` eligible nodes, lowest layers first."""
+    limit = limit or settings.ABSTRACTION_NODES_PER_RUN
+    started = 0
+    for layer in range(1, settings.ABSTRACTION_MAX_LAYERS):
+        if started >= limit:
+            break
+        build = LayerBuild.objects.filter(layer=layer + 1).first()
+        if build is not None and build.status == LayerBuild.Status.STOPPED:
+            continue
+        nodes = list(eligible_nodes(layer).order_by("pk")[: limit - started])
+        if not nodes:
+            continue
+        with transaction.atomic():
+            build, _ = LayerBuild.objects.get_or_create(layer=layer + 1)
+            if build.status != LayerBuild.Status.BUILDING:
+                build.status = LayerBuild.Status.BUILDING
+                build.stop_reason = ""
+                build.save(update_fields=["status", "stop_reason", "updated_at"])
+            for node in nodes:
+                job = create_job(
+                    abstract.KIND.name,
+                    {
+                        "prompt_version": abstract.PROMPT_VERSION,
+                        "phase": "probe",
+                        "layer": layer,
+                        "node": _node_payload(node),
+                    },
+                )
+                NodeAbstraction.objects.create(node=node, layer=layer, probe_job=job)
+        started += len(nodes)
+    update_layer_builds()
+    return started
+
+
+def update_layer_builds() -> None:
+    """Mark builds complete once no node of the layer below waits or is in progress."""
+    for build in LayerBuild.objects.filter(status=LayerBuild.Status.BUILDING):
+        below = build.layer - 1
+        if eligible_nodes(below).exists():
+            continue
+        if NodeAbstraction.objects.filter(layer=below, phase__in=IN_PROGRESS).exists():
+            continue
+        build.status = LayerBuild.Status.COMPLETE
+        if not KnowledgeItem.objects.filter(layer=build.layer).exists():
+            build.stop_reason = (
+                f"no new items: every node of layer {below} was judged useless or only "
+                "restated what it combines"
+            )
+        build.save(update_fields=["status", "stop_reason", "updated_at"])
+
+
+def stop_layer_build(build: LayerBuild, reason: str) -> None:
+    """Stop building a layer: no new probe jobs for its nodes (running ones finish)."""
+    build.status = LayerBuild.Status.STOPPED
+    build.stop_reason = reason
+    build.save(update_fields=["status", "stop_reason", "updated_at"])
+
+
+def record_probes(job: Job, output: dict[str, Any]) -> NodeAbstraction:
+    """Phase 1 result: keep the probes and look up their neighbours after commit."""
+    run = NodeAbstraction.objects.select_for_update().get(probe_job=job)
+    if output["useless"] or not output["probes"]:
+        run.phase = NodeAbstraction.Phase.USELESS
+        run.save(update_fields=["phase", "updated_at"])
+        return run
+    run.probes = output["probes"]
+    run.phase = NodeAbstraction.Phase.RETRIEVING
+    run.save(update_fields=["probes", "phase", "updated_at"])
+    enqueue(Task.COMPOSE_ABSTRACTION, run.pk)
+    return run
+
+
+def start_composition(run_id: int, index: VectorIndex | None = None) -> Job | None:
+    """Find each probe's nearest items of the node's layer and queue the compose job."""
+    run = NodeAbstraction.objects.select_related("node").get(pk=run_id)
+    if run.phase != NodeAbstraction.Phase.RETRIEVING:
+        return None
+    node = run.node
+    if not is_visible(node):
+        run.phase = NodeAbstraction.Phase.FAILED
+        run.message = "the node was merged, hidden or rejected before composition"
+        run.save(update_fields=["phase", "message", "updated_at"])
+        return None
+    index = index or VectorIndex()
+    per_probe = settings.ABSTRACTION_NEIGHBOURS_PER_PROBE
+    relations: dict[int, str] = {}
+    if run.layer in index.layers():
+        vectors = index.embedder.embed_texts([probe["text"] for probe in run.probes])
+        for probe, hits in zip(
+            run.probes, index.query(run.layer, vectors, per_probe + 1), strict=True
+        ):
+            for hit in [h for h in hits if h.id != node.pk][:per_probe]:
+                relations.setdefault(hit.id, probe["relation"])
+    neighbours = {
+        item.pk: item
+        for item in visible_items().filter(pk__in=relations, layer=run.layer).exclude(pk=node.pk)
+    }
+    chosen = [i for i in relations if i in neighbours][: abstract.MAX_NEIGHBOURS]
+    payload = {
+        "prompt_version": abstract.PROMPT_VERSION,
+        "phase": "compose",
+        "layer": run.layer,
+        "node": _node_payload(node),
+        "neighbours": [{**_node_payload(neighbours[i]), "relation": relations[i]} for i in chosen],
+    }
+    with transaction.atomic():
+        job = create_job(abstract.KIND.name, payload)
+        run.compose_job = job
+        run.neighbour_ids = chosen
+        run.phase = NodeAbstraction.Phase.COMPOSING
+        run.save(update_fields=["compose_job", "neighbour_ids", "phase", "updated_at"])
+    return job
+
+
+@dataclass
+class CompositionCheck:
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+def check_composition(job: Job, output: dict[str, Any]) -> CompositionCheck:
+    """Keep new items that combine only the node and its retrieved neighbours."""
+    allowed = {job.payload["node"]["id"]} | {n["id"] for n in job.payload["neighbours"]}
+    check = CompositionCheck()
+    for position, item in enumerate(output["items"]):
+        unknown = sorted(set(item["combines"]) - allowed)
+        if unknown:
+            check.rejected.append(f"item {position}: combines unknown ids {unknown[:10]}")
+        elif item["kind"] == "instruction" and not item.get("steps"):
+            check.rejected.append(f"item {position}: an instruction needs steps")
+        else:
+            check.kept.append(item)
+    return check
+
+
+def _details(item: dict[str, Any]) -> dict[str, Any]:
+    details: dict[str, Any] = {"relation": item.get("relation", "")}
+    if item["kind"] == KnowledgeItem.Kind.HYPOTHESIS:
+        details["stance"] = item.get("stance", "neutral")
+        details["antithesis"] = item.get("antithesis", "")
+    else:
+        details["goal"] = item["text"]
+        details["steps"] = item.get("steps", [])
+    return details
+
+
+def store_composition(job: Job, output: dict[str, Any]) -> list[KnowledgeItem]:
+    """Phase 2 result: the new layer's items, minus restatements of what they combine."""
+    run = NodeAbstraction.objects.select_for_update().get(compose_job=job)
+    check = check_composition(job, output)
+    if output["useless"] or not check.kept:
+        run.phase = (
+            NodeAbstraction.Phase.USELESS if output["useless"] else NodeAbstraction.Phase.DONE
+        )
+        run.save(update_fields=["phase", "updated_at"])
+        return []
+    texts = dict(
+        KnowledgeItem.objects.filter(
+            pk__in={i for item in check.kept for i in item["combines"]}
+        ).values_list("pk", "text")
+    )
+    embedder = get_embedder()
+    novelty = settings.ABSTRACTION_NOVELTY_THRESHOLD
+    created, dropped = [], 0
+    for item in check.kept:
+        combined = [i for i in dict.fromkeys(item["combines"]) if i in texts]
+        vectors = embedder.embed_texts([item["text"], *(texts[i] for i in combined)])
+        if len(combined) and float(np.max(vectors[1:] @ vectors[0])) >= novelty:
+            dropped += 1
+            continue
+        new_item = KnowledgeItem.objects.create(
+            kind=item["kind"],
+            layer=run.layer + 1,
+            text=item["text"].strip(),
+            details=_details(item),
+            job=job,
+            prompt_version=abstract.PROMPT_VERSION,
+        )
+        new_item.derived_from.set(combined)
+        created.append(new_item)
+    reindex_items_after_commit(item.pk for item in created)
+    run.phase = NodeAbstraction.Phase.DONE
+    run.items_created = len(created)
+    run.dropped_not_novel = dropped
+    run.save(update_fields=["phase", "items_created", "dropped_not_novel", "updated_at"])
+    logger.info("abstraction of item %s: %s new, %s not novel", run.node_id, len(created), dropped)
+    return created
