@@ -254,6 +254,10 @@ class AlexandriaClient:
         path = f"mod/members/{int(discord_id)}/ban"
         return await self.request("POST", path, actor, json={"reason": reason})
 
+    async def take_down(self, actor: Actor, *, scope: str, value: str, reason: str) -> dict:
+        body = {"scope": scope, "value": value, "reason": reason}
+        return await self.request("POST", "mod/takedowns", actor, json=body)
+
     async def unrelayed_reports(self, actor: Actor, *, after: int = 0) -> list[dict]:
         params = {"after": after, "unrelayed": "true"}
         return (await self.request("GET", "reports", actor, params=params))["results"]

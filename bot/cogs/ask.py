@@ -1,4 +1,5 @@
-"""/ask: grounded answers, one result per page, every claim with its exact source position."""
+"""/ask: grounded answers, one result per page, every claim with its exact source position
+(offsets, the words kept of the passage, a highlighting link and the hashes that verify it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, replies
+from bot.citations import citation_field
 from bot.client import Actor, AlexandriaClient, AlexandriaError
 
 # Minimum reader age the backend rates sources with (0, 6, 12, 16, 18). Discord's members are
@@ -46,13 +48,8 @@ def result_embed(query: str, result: dict, index: int, total: int) -> discord.Em
     if result.get("instructions"):
         embed.add_field(name="Instructions", value=_bullets(result["instructions"]), inline=False)
     for source in result.get("sources", []):
-        link = f"\n<{source['url']}>" if source.get("url") else ""
-        title = source.get("title") or "Source"
-        embed.add_field(
-            name=f"{title} · chars {source['start']}\N{EN DASH}{source['end']}",
-            value=f"> {source['fragment']}{link}",
-            inline=False,
-        )
+        name, value = citation_field(source, source.get("title") or "Source")
+        embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(
         text=f"Result {index + 1} of {total} · status {item['status']} · score "
         f"{result.get('score', 0):.2f}"

@@ -1,4 +1,4 @@
-"""/mod hide, /mod ban, and relaying members' reports to the moderation channel.
+"""/mod hide, /mod ban, /mod takedown, and relaying members' reports to the moderation channel.
 
 Discord shows /mod to members with Manage Messages; the backend checks again that the acting
 member is staff or listed in its DISCORD_MODERATOR_IDS.
@@ -18,6 +18,29 @@ from bot.client import Actor, AlexandriaClient, AlexandriaError
 log = logging.getLogger(__name__)
 
 RELAY_SECONDS = 30.0
+TAKEDOWN_SCOPES = [
+    app_commands.Choice(name="source number", value="source"),
+    app_commands.Choice(name="exact URL", value="url"),
+    app_commands.Choice(name="URLs starting with", value="url_prefix"),
+    app_commands.Choice(name="domain (and its subdomains)", value="domain"),
+    app_commands.Choice(name="SHA-256 of the file or text", value="sha256"),
+]
+
+
+def takedown_receipt(result: dict) -> str:
+    """What the moderator reads once a takedown went through (never the content)."""
+    takedown = result["takedown"]
+    removed = result["removed_now"]
+    state = "registered" if result["created"] else "was registered before and is applied again"
+    sources = (
+        f"{len(removed)} source(s) removed (" + ", ".join(f"#{i}" for i in removed) + ")"
+        if removed
+        else "no source left to remove"
+    )
+    return (
+        f"Takedown #{takedown['id']} {state}: {sources}, "
+        f"{result['items_withdrawn']} item(s) withdrawn. Matching submissions are refused."
+    )
 
 
 def report_embed(report: dict) -> discord.Embed:
@@ -98,6 +121,30 @@ class ModerationCog(commands.GroupCog, group_name="mod", group_description="Mode
         await interaction.followup.send(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
+
+    @app_commands.command(name="takedown", description="Remove sources for good (rights request)")
+    @app_commands.describe(
+        scope="What the value names",
+        value="Source number, URL, URL prefix, domain or SHA-256",
+        reason="Why (kept in the takedown register)",
+    )
+    @app_commands.choices(scope=TAKEDOWN_SCOPES)
+    async def takedown(
+        self,
+        interaction: discord.Interaction,
+        scope: app_commands.Choice[str],
+        value: app_commands.Range[str, 1, 2000],
+        reason: app_commands.Range[str, 1, 1000],
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            result = await self.api.take_down(
+                Actor.of(interaction.user), scope=scope.value, value=value, reason=reason
+            )
+        except AlexandriaError as exc:
+            await replies.send_error(interaction, exc)
+            return
+        await interaction.followup.send(limits.message(takedown_receipt(result)), ephemeral=True)
 
     @tasks.loop(seconds=RELAY_SECONDS)
     async def relay_reports(self) -> None:

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, replies
+from bot.citations import citation_field
 from bot.client import Actor, AlexandriaClient, AlexandriaError, Conflict
 from bot.cooldowns import MemberCooldown
 
@@ -43,14 +44,9 @@ def task_embed(task: dict) -> discord.Embed:
         colour=discord.Colour.blurple(),
     )
     for anchor in task["anchors"]:
-        source = sources.get(anchor["source_id"], {})
-        title = source.get("title") or f"Source #{anchor['source_id']}"
-        link = f"\n<{source['url']}>" if source.get("url") else ""
-        embed.add_field(
-            name=f"{title} · chars {anchor['start']}\N{EN DASH}{anchor['end']}",
-            value=f"> {anchor['fragment']}{link}",
-            inline=False,
-        )
+        title = sources.get(anchor["source_id"], {}).get("title")
+        name, value = citation_field(anchor, title or f"Source #{anchor['source_id']}")
+        embed.add_field(name=name, value=value, inline=False)
     for proposal in task.get("edit_proposals", [])[:3]:
         embed.add_field(
             name=f"Proposed wording #{proposal['id']} ({proposal['endorsements']} endorsements)",

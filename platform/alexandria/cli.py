@@ -1,7 +1,9 @@
 """``alexandria``: the command line of the server side.
 
 ``alexandria ask "question"`` prints a grounded answer: the matching claims, their arguments
-pro and contra, related instructions and each source passage as ``url  [start:end]  "fragment"``.
+pro and contra, related instructions and each source passage as ``url  [start:end]  "fragment"``
+(the words kept of its ends, ``text_start … text_end``), with the span's and the source's
+SHA-256 and a link that highlights the passage (W3C text fragment).
 On the server it reads the database directly; with ``--api`` it asks a remote server over HTTP
 (as the bot service account, on behalf of a member). Subcommands register in ``COMMANDS``.
 """
@@ -72,6 +74,18 @@ def _item_line(item: dict[str, Any]) -> str:
     return f"#{item['id']} (L{item['layer']} {item['kind']}, {item['status']}) {item['text']}"
 
 
+def _citation_lines(source: dict[str, Any]) -> list[str]:
+    where = source["url"] or source["title"]
+    quote = f'"{source["fragment"]}"' if source["fragment"] else "(no words kept)"
+    lines = [
+        f"     {where}  [{source['start']}:{source['end']}]  {quote}",
+        f"       span sha256 {source['span_sha256']}  source sha256 {source['source_sha256']}",
+    ]
+    if source["link"] and source["link"] != source["url"]:
+        lines.append(f"       {source['link']}")
+    return lines
+
+
 def format_answer(answer: dict[str, Any]) -> str:
     lines = [f"Q: {answer['query']}", ""]
     if not answer["results"]:
@@ -84,10 +98,7 @@ def format_answer(answer: dict[str, Any]) -> str:
         if result["sources"]:
             lines.append("   sources:")
         for source in result["sources"]:
-            where = source["url"] or source["title"]
-            lines.append(
-                f'     {where}  [{source["start"]}:{source["end"]}]  "{source["fragment"]}"'
-            )
+            lines.extend(_citation_lines(source))
         lines.append("")
     summary = answer.get("summary")
     if summary:
@@ -127,7 +138,31 @@ def add_ask(subparsers) -> None:
     parser.set_defaults(handler=cmd_ask)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_ask, add_demo]
+def cmd_audit_retention(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alexandria.settings")
+    import django
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    django.setup()
+    try:
+        call_command("audit_retention")
+    except CommandError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.returncode
+    return 0
+
+
+def add_audit_retention(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "audit-retention",
+        help="Check that nothing stored repeats RETENTION_MAX_RUN_WORDS (12) consecutive words "
+        "of a purged source (exit 1 on a finding, 2 when something could not be audited).",
+    )
+    parser.set_defaults(handler=cmd_audit_retention)
+
+
+COMMANDS: list[Callable[[Any], None]] = [add_ask, add_demo, add_audit_retention]
 
 
 def build_parser() -> argparse.ArgumentParser:

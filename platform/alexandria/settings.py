@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "alexandria.reviews",
     "alexandria.search",
     "alexandria.layers",
+    "alexandria.retention",
     "alexandria.api",
 ]
 
@@ -257,6 +258,16 @@ LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
 # Submissions larger than this are refused with HTTP 413.
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SUBMISSION_MAX_BYTES * 2 + 1024 * 1024
+
+# Copyright retention (§§ 44b/60d UrhG): a source's text is kept only until its analysis ends.
+# Nothing stored may repeat RETENTION_MAX_RUN_WORDS or more consecutive words of a source
+# (anchors joined where they touch included), and the words quoted in its anchors' fragments
+# stay at most RETENTION_MAX_QUOTED_SHARE of its words.
+RETENTION_MAX_RUN_WORDS = env_int("RETENTION_MAX_RUN_WORDS", 12)
+RETENTION_MAX_QUOTED_SHARE = env_float("RETENTION_MAX_QUOTED_SHARE", 0.2)
+# Key of the salted hashes in sources' verbatim fingerprints (default: derived from
+# SECRET_KEY). Changing it makes existing fingerprints unreadable: the audit reports them.
+RETENTION_FINGERPRINT_KEY = os.environ.get("RETENTION_FINGERPRINT_KEY", "")
 
 LOGGING = {
     "version": 1,

@@ -12,8 +12,10 @@ from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.jobs.models import CreditEntry, Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.tokens import hash_node_token, new_node_token
 from alexandria.knowledge.models import Anchor, Entity, Fact, KnowledgeItem, Review
-from alexandria.sources.models import Chunk, Source
+from alexandria.retention.takedowns import take_down
+from alexandria.sources.models import Chunk, Source, Takedown
 from alexandria.sources.services import Citation, submit_text
+from tests.support.anchors import anchor_on
 
 MEMBER_DISCORD_ID = "200000000000000002"
 REVIEWER_DISCORD_ID = "200000000000000003"
@@ -41,13 +43,7 @@ class World:
     done_job: Job
     result: JobResult
     credit: CreditEntry
-
-
-def _anchor(source: Source, text: str, fragment: str) -> Anchor:
-    start = text.index(fragment)
-    return Anchor.objects.create(
-        source=source, start=start, end=start + len(fragment), fragment=fragment
-    )
+    takedown: Takedown
 
 
 @pytest.fixture
@@ -79,7 +75,7 @@ def world(db) -> World:
     Source.objects.filter(pk=source.pk).update(status=Source.Status.CHUNKED)
     source.refresh_from_db()
 
-    anchor = _anchor(source, text, "Karl von Frisch described the dance in 1927")
+    anchor = anchor_on(source, "Karl von Frisch described the dance in 1927")
     frisch = Entity.objects.create(source=source, name="Karl von Frisch", type="person")
     dance = Entity.objects.create(source=source, name="waggle dance", type="behaviour")
     fact = Fact.objects.create(
@@ -154,6 +150,10 @@ def world(db) -> World:
         reason="valid graph extraction",
         basis=CreditEntry.Basis.TRUSTED,
     )
+    # A takedown of another site: in the register, nothing of the world's removed.
+    takedown = take_down(
+        Takedown.Scope.DOMAIN, "pirated.example", reason="a publisher's request", by=reviewer
+    ).takedown
     return World(
         member=member,
         reviewer=reviewer,
@@ -170,6 +170,7 @@ def world(db) -> World:
         done_job=done_job,
         result=result,
         credit=credit,
+        takedown=takedown,
     )
 
 
@@ -228,7 +229,7 @@ def add_more_of_everything(world: World, *, copies: int) -> None:
             reason="copy",
             basis=CreditEntry.Basis.AGREED,
         )
-        anchor = Anchor.objects.create(source=source, start=0, end=4, fragment="Copy")
+        anchor = anchor_on(source, "Copy")
         subject = Entity.objects.create(source=source, name=f"bee {n}", type="animal")
         Entity.objects.filter(pk=subject.pk).update(canonical=world.fact.subject)
         Fact.objects.create(

@@ -116,7 +116,18 @@ def test_item_page_shows_its_anchors(world, staff_client):
     response = staff_client.get(f"/admin/knowledge/knowledgeitem/{world.item.pk}/change/")
     content = response.content.decode()
     assert world.anchor.fragment in content
+    assert world.anchor.span_sha256 in content
     assert world.source.title in content
+
+
+def test_anchor_page_shows_the_fragment_hashes_and_a_highlighting_link(world, staff_client):
+    response = staff_client.get(f"/admin/knowledge/anchor/{world.anchor.pk}/change/")
+    content = response.content.decode()
+    assert world.anchor.span_sha256 in content
+    assert world.source.sha256 in content
+    assert world.anchor.text_start in content and world.anchor.text_end in content
+    assert "https://example.org/bees#:~:text=Karl%20von%20Frisch,dance%20in%201927" in content
+    assert world.source.text[world.anchor.start : world.anchor.end] not in content
 
 
 @pytest.mark.parametrize(

@@ -28,11 +28,12 @@ from alexandria.jobs.services.leasing import lease_jobs
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.jobs.services.nodes import register_node
 from alexandria.jobs.throttles import NodeThrottle
-from alexandria.knowledge.models import Anchor, KnowledgeItem
+from alexandria.knowledge.models import KnowledgeItem
 from alexandria.reviews.models import Report
 from alexandria.reviews.services import next_task
 from alexandria.sources.models import Source
 from tests.conftest import BOT_TOKEN
+from tests.support.anchors import anchor_on
 
 # Examples per operation and caller: valid inputs, then inputs that break the schema.
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}
@@ -94,11 +95,7 @@ def seeded(live_server, settings, monkeypatch) -> Seeded:
         text=SOURCE_TEXT,
         submitted_by=bot_member,
     )
-    quote = "one of the largest libraries"
-    start = SOURCE_TEXT.index(quote)
-    anchor = Anchor.objects.create(
-        source=source, start=start, end=start + len(quote), fragment=quote
-    )
+    anchor = anchor_on(source, "one of the largest libraries")
     item = KnowledgeItem.objects.create(
         kind=KnowledgeItem.Kind.HYPOTHESIS, text="The library was large.", author=node_owner
     )

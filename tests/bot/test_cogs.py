@@ -228,13 +228,35 @@ def test_status_changes_can_go_to_the_channel(run, backend, api):
 # --- /review ------------------------------------------------------------------------------
 
 
+SPAN_SHA256, SOURCE_SHA256 = "ab" * 32, "cd" * 32
+LINK = "https://example.org/l#:~:text=one%20of%20the%20largest%20libraries"
+
+
+def citation(
+    start: int = 30, end: int = 58, *, fragment: str = "one of the largest libraries", **extra
+) -> dict:
+    """A citation as the API gives one (an /ask source or a review task's anchor)."""
+    return {
+        "source_id": 1,
+        "start": start,
+        "end": end,
+        "span_sha256": SPAN_SHA256,
+        "source_sha256": SOURCE_SHA256,
+        "text_start": fragment,
+        "text_end": "",
+        "fragment": fragment,
+        "link": LINK if fragment else "https://example.org/l",
+        **extra,
+    }
+
+
 def task(task_id: int = 11, *, fragment: str = "one of the largest libraries") -> dict:
     return {
         "id": task_id,
         "expires_at": "2030-01-01T00:00:00Z",
         "resumed": False,
         "item": {"id": 5, "kind": "hypothesis", "layer": 1, "text": "It was large.", "details": {}},
-        "anchors": [{"source_id": 1, "fragment": fragment, "start": 30, "end": 58}],
+        "anchors": [citation(fragment=fragment)],
         "sources": [{"source_id": 1, "title": "Libraries", "url": "https://example.org/l"}],
         "edit_proposals": [],
     }
@@ -263,7 +285,11 @@ def test_review_shows_the_task_with_persistent_buttons(run, backend, api):
     assert call.kwargs["ephemeral"] is True
     embed, view = call.kwargs["embed"], call.kwargs["view"]
     assert "chars 30\N{EN DASH}58" in embed.fields[0].name
-    assert "one of the largest libraries" in embed.fields[0].value
+    evidence = embed.fields[0].value
+    assert "> one of the largest libraries" in evidence
+    assert f"<{LINK}>" in evidence
+    assert f"span sha256 `{SPAN_SHA256}`" in evidence
+    assert f"source sha256 `{SOURCE_SHA256}`" in evidence
     assert view.timeout is None
     custom_ids = [child.custom_id for child in view.children]
     assert f"review:supported:11:{MEMBER_ID}" in custom_ids
@@ -271,12 +297,22 @@ def test_review_shows_the_task_with_persistent_buttons(run, backend, api):
     assert all(len(custom_id) <= 100 for custom_id in custom_ids)
 
 
+def test_review_evidence_without_a_quote_still_locates_the_passage(run, backend, api):
+    backend.route("GET", "/api/v1/reviews/next", body={"task": task(fragment="")})
+    cog = ReviewCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.review.callback(cog, interaction))
+    field = interaction.followup.send.await_args.kwargs["embed"].fields[0]
+    assert "chars 30\N{EN DASH}58" in field.name
+    assert "no words of this passage are kept" in field.value
+    assert "<https://example.org/l>" in field.value
+    assert SPAN_SHA256 in field.value and SOURCE_SHA256 in field.value
+
+
 def test_review_embed_fits_even_with_huge_evidence(run, backend, api):
     huge = task()
     huge["item"]["text"] = "T" * 9000
-    huge["anchors"] = [
-        {"source_id": 1, "fragment": "f" * 2000, "start": n, "end": n + 2000} for n in range(40)
-    ]
+    huge["anchors"] = [citation(n, n + 2000, fragment="f" * 2000) for n in range(40)]
     backend.route("GET", "/api/v1/reviews/next", body={"task": huge})
     cog = ReviewCog(fake_bot(), api)
     interaction = make_interaction()
@@ -413,14 +449,13 @@ def ask_result(item_id: int, *, big: bool = False) -> dict:
         "contra": [{"id": 200, "text": "Contra", "status": "pending"}],
         "instructions": [],
         "sources": [
-            {
-                "source_id": 1,
-                "title": "Libraries",
-                "url": "https://example.org/l",
-                "start": 30 + n,
-                "end": 58 + n,
-                "fragment": "f" * (1500 if big else 20),
-            }
+            citation(
+                30 + n,
+                58 + n,
+                fragment="f" * (1500 if big else 20),
+                title="Libraries",
+                url="https://example.org/l",
+            )
             for n in range(30 if big else 1)
         ],
     }

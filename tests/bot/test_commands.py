@@ -42,6 +42,7 @@ def test_every_command_is_valid_for_discord(tree):
         "me",
         "mod hide",
         "mod ban",
+        "mod takedown",
     } <= names
     for command in commands:
         assert NAME.match(command.name) and command.name == command.name.lower(), command.name

@@ -47,7 +47,11 @@ def pending_item(transactional_db) -> KnowledgeItem:
     quote = "one of the largest libraries"
     start = TEXT.index(quote)
     anchor = Anchor.objects.create(
-        source=source, start=start, end=start + len(quote), fragment=quote
+        source=source,
+        start=start,
+        end=start + len(quote),
+        span_sha256=hashlib.sha256(quote.encode()).hexdigest(),
+        text_start=quote,
     )
     item = KnowledgeItem.objects.create(kind="hypothesis", text="The library was very large.")
     item.anchors.add(anchor)
@@ -145,9 +149,16 @@ def test_ask_answers_with_anchored_sources(live_api, run, pending_item, settings
     [source] = result["sources"]
     assert (source["start"], source["end"]) == (30, 58)
     assert source["fragment"] == "one of the largest libraries"
+    assert source["span_sha256"] == hashlib.sha256(b"one of the largest libraries").hexdigest()
+    assert source["source_sha256"] == hashlib.sha256(TEXT.encode()).hexdigest()
+    assert source["link"] == (
+        "https://example.org/libraries#:~:text=one%20of%20the%20largest%20libraries"
+    )
     # The same answer through the cog: one page, with the exact position.
     cog = AskCog(None, live_api)
     interaction = make_interaction(MEMBERS[0].id)
     run(cog.ask.callback(cog, interaction, query="largest library", reviewed_only=True))
     embed = interaction.followup.send.await_args.kwargs["embed"]
     assert "chars 30\N{EN DASH}58" in embed.fields[-1].name
+    assert source["span_sha256"] in embed.fields[-1].value
+    assert source["link"] in embed.fields[-1].value

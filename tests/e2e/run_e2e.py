@@ -312,6 +312,7 @@ def scenario(run: Run) -> dict[str, Any]:
     from alexandria.jobs.moderation import set_node_trust
     from alexandria.knowledge.models import Anchor, Fact
     from alexandria.sources.models import Source
+    from alexandria.textproc.fragments import anchor_verifies
     from alexandria.textproc.normalize import normalize_text, sha256_hex
     from bot.client import Actor, AlexandriaClient
     from tests.integration.conftest import WorkerProcess, worker_environment
@@ -544,7 +545,14 @@ def scenario(run: Run) -> dict[str, Any]:
         text = originals.get(fact.source.sha256, "")
         anchor = fact.anchor
         check(
-            text[anchor.start : anchor.end] == anchor.fragment,
+            anchor_verifies(
+                text,
+                anchor.start,
+                anchor.end,
+                anchor.span_sha256,
+                anchor.text_start,
+                anchor.text_end,
+            ),
             f"fact {fact.pk}: anchor {anchor.start}:{anchor.end} {anchor.fragment!r} does not "
             "resolve in the submitted text",
         )
@@ -568,11 +576,10 @@ def scenario(run: Run) -> dict[str, Any]:
     check(bool(grounded), f"ask answered without sources: {answer}")
     for result in grounded:
         for ref in result["sources"]:
-            match = next(
-                (t for t in originals.values() if t[ref["start"] : ref["end"]] == ref["fragment"]),
-                None,
-            )
-            check(match is not None, f"ask cites {ref} which is not in any submitted text")
+            text = originals.get(ref["source_sha256"], "")
+            span = (ref["start"], ref["end"], ref["span_sha256"])
+            resolves = anchor_verifies(text, *span, ref["text_start"], ref["text_end"])
+            check(resolves, f"ask cites {ref} which is not in any submitted text")
 
     expired = JobEvent.objects.filter(kind=JobEvent.Kind.EXPIRED).count()
     summary = {

@@ -13,6 +13,7 @@ from alexandria.jobs.models import CreditEntry, Job, Lease, WorkerNode
 from alexandria.jobs.tokens import hash_node_token, new_node_token
 from alexandria.knowledge.models import Anchor, Entity, Fact
 from alexandria.sources.models import Chunk, Source
+from alexandria.textproc.fragments import span_sha256
 
 
 def _contributor(name="ada") -> Contributor:
@@ -86,7 +87,21 @@ def test_spans_must_be_non_empty():
             source=source, index=0, start=5, end=5, context_start=0, context_end=10
         )
     )
-    assert _violates(lambda: Anchor.objects.create(source=source, start=4, end=2, fragment="x"))
+    assert _violates(
+        lambda: Anchor.objects.create(
+            source=source, start=4, end=2, span_sha256=span_sha256("x"), text_start="x"
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_an_anchor_quotes_its_end_only_with_its_start():
+    source = _source()
+    assert _violates(
+        lambda: Anchor.objects.create(
+            source=source, start=0, end=4, span_sha256=span_sha256("0123"), text_end="3"
+        )
+    )
 
 
 @pytest.mark.django_db
@@ -110,7 +125,9 @@ def test_purged_source_has_no_text():
 @pytest.mark.django_db
 def test_relation_needs_an_object_and_attribute_must_not_have_one():
     source = _source()
-    anchor = Anchor.objects.create(source=source, start=0, end=4, fragment="0123")
+    anchor = Anchor.objects.create(
+        source=source, start=0, end=4, span_sha256=span_sha256("0123"), text_start="0123"
+    )
     subject = Entity.objects.create(source=source, name="A", type="concept")
     other = Entity.objects.create(source=source, name="B", type="concept")
 

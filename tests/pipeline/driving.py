@@ -7,6 +7,7 @@ from typing import Any
 from alexandria.jobs.errors import OutputRejected
 from alexandria.jobs.models import Job, JobResult, WorkerNode
 from alexandria.jobs.services.leasing import lease_jobs
+from alexandria.jobs.services.payloads import hydrate_payloads
 from alexandria.jobs.services.submission import submit_result
 from alexandria.sources.models import Source
 from alexandria.sources.services import Citation, submit_text
@@ -19,6 +20,13 @@ def submit_document(text: str, title: str, member) -> Source:
     outcome = submit_text(text, citation=Citation(title=title), submitted_by=member)
     outcome.source.refresh_from_db()
     return outcome.source
+
+
+def node_payload(job: Job) -> dict[str, Any]:
+    """The payload as a node reads it: the stored spans hydrated from the source's text."""
+    (payload,) = hydrate_payloads([job.payload])
+    assert payload is not None, "the source's text is purged"
+    return payload
 
 
 def run_job(node: WorkerNode, job: Job, output: dict[str, Any]) -> JobResult | None:

@@ -7,12 +7,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from alexandria.jobs.models import Job, JobResult
-from alexandria.knowledge.models import Anchor, Entity, Fact, KnowledgeItem
+from alexandria.knowledge.models import Entity, Fact, KnowledgeItem
 from alexandria.pipeline.models import RejectedItem, SourceProfile
 from alexandria.sources.models import Source
 from alexandria.textproc.normalize import normalize_text
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE
 from tests.pipeline.scripted import ScriptedModel, run_with_llm
+from tests.support.anchors import assert_anchors_verify_within_limits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +22,6 @@ def node_client(token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Node {token}")
     return client
-
-
-def assert_anchors_resolve(source: Source, text: str) -> int:
-    """Every stored anchor of ``source`` is exactly ``text[start:end]``; how many there are."""
-    anchors = list(Anchor.objects.filter(source=source))
-    for anchor in anchors:
-        assert text[anchor.start : anchor.end] == anchor.fragment, anchor
-        assert 0 < len(anchor.fragment) <= 200
-    return len(anchors)
 
 
 def work_through_api(client: APIClient, base_url: str, source: Source) -> list[str]:
@@ -42,7 +34,7 @@ def work_through_api(client: APIClient, base_url: str, source: Source) -> list[s
     while True:
         source.refresh_from_db()
         if not source.is_purged:
-            assert_anchors_resolve(source, source.text)
+            assert_anchors_verify_within_limits(source, source.text)
         reply = client.post("/api/v1/jobs/lease", {"max_jobs": 1}, format="json")
         assert reply.status_code == 200, reply.content
         if not reply.json()["jobs"]:
@@ -100,9 +92,9 @@ def test_submission_to_purge_through_the_node_api(bot_client, registered_node, f
     assert source.status == Source.Status.ANALYSED
     assert source.is_purged and source.text == ""
     # After the purge the anchors still resolve: the original text (identified by the stored
-    # hash) gives back every fragment at its offsets.
+    # hash) has, at every anchor's offsets, the span its hash and quoted ends describe.
     assert hashlib.sha256(normalize_text(CURIE).encode()).hexdigest() == source.sha256
-    assert assert_anchors_resolve(source, CURIE) == len(CURIE_GRAPH)
+    assert assert_anchors_verify_within_limits(source, CURIE) == len(CURIE_GRAPH)
 
     facts = list(Fact.objects.filter(source=source).order_by("temporal_id"))
     assert [f.chunk.index for f in facts] == [0, 0, 0, 1, 1, 1, 2]

@@ -10,11 +10,11 @@ import importlib.util
 import pytest
 
 from alexandria.jobs.models import JobResult
-from alexandria.knowledge.models import Anchor
 from jobkinds import get_kind
 from tests.pipeline.documents import CURIE, CURIE_TITLE
-from tests.pipeline.driving import run_job, submit_document
+from tests.pipeline.driving import node_payload, run_job, submit_document
 from tests.pipeline.scripted import run_with_llm
+from tests.support.anchors import assert_anchors_verify_within_limits
 from worker.results import RunnerUnavailableError
 
 pytestmark = [
@@ -44,7 +44,7 @@ def test_real_extraction_is_judged_and_anchored(member, node, local_model):
     job = source.jobs.filter(kind="extract_graph").order_by("pk").first()
 
     try:
-        output = run_with_llm(local_model.base_url, "extract_graph", job.payload)
+        output = run_with_llm(local_model.base_url, "extract_graph", node_payload(job))
     except RunnerUnavailableError:
         crashed = local_model.process.poll()
         if crashed is None:
@@ -57,5 +57,4 @@ def test_real_extraction_is_judged_and_anchored(member, node, local_model):
     assert result.status in (JobResult.Status.VALID, JobResult.Status.INVALID)
     if result.status == JobResult.Status.INVALID:
         assert result.rejection_reasons
-    for anchor in Anchor.objects.filter(source=source):
-        assert CURIE[anchor.start : anchor.end] == anchor.fragment
+    assert_anchors_verify_within_limits(source, CURIE)

@@ -18,6 +18,7 @@ from jobkinds import get_kind
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE
 from tests.pipeline.driving import drain, run_job, submit_document
 from tests.pipeline.scripted import ScriptedFact, ScriptedModel
+from tests.support.anchors import anchor_on, assert_anchors_verify_within_limits
 from tests.textproc.pdf_factory import text_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,15 +87,23 @@ def test_copied_summary_is_rejected_by_the_copyright_gate(member, node):
     assert not SourceProfile.objects.get(source=source).summary
 
 
-def test_quoting_an_anchor_is_not_copying(member, node):
+def test_an_anchored_sentence_is_copied_all_the_same_but_its_fragment_may_be_quoted(member, node):
+    # Anchors keep only fragments, so being anchored allows no long quote: the gate stops
+    # every run of RETENTION_MAX_RUN_WORDS words, and a quote shorter than that passes.
     source = submit_document(CURIE, CURIE_TITLE, member)
-    quote = "Marie Curie was a physicist and chemist who did pioneering research on radioactivity."
-    Anchor.objects.create(source=source, start=0, end=len(quote), fragment=quote)
-    (job,) = source.jobs.filter(kind="describe")
-    report = ProfileHandler("describe").validate(
-        job, {"genre": "b", "category": "c", "keywords": [], "summary": quote}
+    sentence = (
+        "Marie Curie was a physicist and chemist who did pioneering research on radioactivity."
     )
-    assert report.is_valid
+    anchor_on(source, sentence)
+    (job,) = source.jobs.filter(kind="describe")
+
+    def summary(text: str) -> dict:
+        return {"genre": "b", "category": "c", "keywords": [], "summary": text}
+
+    report = ProfileHandler("describe").validate(job, summary(sentence))
+    assert not report.is_valid and "copyright gate" in report.reasons[0]
+    quoting = "The text opens: Marie Curie was a physicist and chemist, and goes on from there."
+    assert ProfileHandler("describe").validate(job, summary(quoting)).is_valid
 
 
 def test_reconciliation_finishes_a_source_whose_last_job_failed(member, node):
@@ -166,9 +175,8 @@ def test_uploaded_file_goes_through_the_pipeline(bot_client, node, filename, con
     source.refresh_from_db()
     assert source.status == Source.Status.ANALYSED and source.is_purged
     anchors = list(Anchor.objects.filter(source=source).order_by("start"))
-    assert [a.fragment for a in anchors] == [
+    assert [text[a.start : a.end] for a in anchors] == [
         "Marie Curie was a physicist and chemist",
         "She was born in Warsaw in 1867",
     ]
-    for anchor in anchors:
-        assert text[anchor.start : anchor.end] == anchor.fragment
+    assert assert_anchors_verify_within_limits(source, text) == 2

@@ -7,8 +7,9 @@ import pytest
 
 from alexandria.contributors.models import Contributor
 from alexandria.contributors.services import contributor_for_discord_user
-from alexandria.knowledge.models import Anchor, KnowledgeItem
+from alexandria.knowledge.models import KnowledgeItem
 from alexandria.sources.models import Source
+from tests.support.anchors import anchor_on
 
 SOURCE_TEXT = (
     "The Library of Alexandria was one of the largest libraries of the ancient world. "
@@ -34,10 +35,7 @@ def make_item(source):
     """A pending hypothesis anchored on an exact quote of ``source``."""
 
     def make(text: str = "", *, quote: str = "one of the largest libraries", author=None, **extra):
-        start = SOURCE_TEXT.index(quote)
-        anchor, _ = Anchor.objects.get_or_create(
-            source=source, start=start, end=start + len(quote), defaults={"fragment": quote}
-        )
+        anchor = anchor_on(source, quote)
         item = KnowledgeItem.objects.create(
             kind=extra.pop("kind", KnowledgeItem.Kind.HYPOTHESIS),
             text=text or f"Hypothesis {next(_ids)}: the library was large.",

@@ -1,5 +1,6 @@
 """Review tasks and weighted consensus, driven through the API as the bot drives it."""
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -50,8 +51,19 @@ def test_next_serves_item_with_anchors_and_sources(bot_client_for, make_item, so
     }
     assert task["resumed"] is False
     [anchor] = task["anchors"]
-    assert anchor["fragment"] == "one of the largest libraries"
-    assert source.text[anchor["start"] : anchor["end"]] == anchor["fragment"]
+    quote = "one of the largest libraries"
+    start = source.text.index(quote)
+    assert anchor == {
+        "source_id": source.pk,
+        "start": start,
+        "end": start + len(quote),
+        "span_sha256": hashlib.sha256(quote.encode()).hexdigest(),
+        "source_sha256": source.sha256,
+        "text_start": quote,
+        "text_end": "",
+        "fragment": quote,
+        "link": "https://example.org/libraries#:~:text=one%20of%20the%20largest%20libraries",
+    }
     assert task["sources"] == [
         {"source_id": source.pk, "title": "Ancient libraries", "url": source.url}
     ]

@@ -12,6 +12,7 @@ from alexandria.pipeline.models import SourceProfile
 from alexandria.search.services.indexing import rebuild_index
 from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.models import Source
+from tests.support.anchors import anchor_on
 from tests.support.fake_openai import fake_openai  # noqa: F401
 
 
@@ -46,10 +47,7 @@ class Kb:
         return source
 
     def anchor(self, source: Source, quote: str) -> Anchor:
-        start = source.text.index(quote)
-        return Anchor.objects.create(
-            source=source, start=start, end=start + len(quote), fragment=quote
-        )
+        return anchor_on(source, quote)
 
     def item(
         self,

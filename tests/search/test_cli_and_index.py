@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from alexandria.cli import format_answer, main
+from alexandria.demo import _check_grounding
 from alexandria.embeddings import get_embedder
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.knowledge.services import hide_item, reindex_items_after_commit
@@ -25,7 +26,54 @@ def test_alexandria_ask_prints_a_grounded_answer(kb, capsys):
 
     out = capsys.readouterr().out
     assert f"1. #{item.pk} (L1 hypothesis, pending) Honey bees communicate" in out
-    assert f'https://example.org/bees  [{anchor.start}:{anchor.end}]  "{anchor.fragment}"' in out
+    assert (
+        f"https://example.org/bees  [{anchor.start}:{anchor.end}]  "
+        '"Honey bees dance \u2026 where food is"'
+    ) in out
+    assert f"span sha256 {anchor.span_sha256}  source sha256 {source.sha256}" in out
+    assert "https://example.org/bees#:~:text=Honey%20bees%20dance,where%20food%20is" in out
+
+
+def test_demo_checks_each_citation_against_the_original(kb):
+    source = kb.source("Bee notes", TEXT, url="https://example.org/bees")
+    anchor = kb.anchor(source, "Honey bees dance to show where food is")
+    cited = {
+        "source_id": source.pk,
+        "source_sha256": source.sha256,
+        "start": anchor.start,
+        "end": anchor.end,
+        "span_sha256": anchor.span_sha256,
+        "text_start": anchor.text_start,
+        "text_end": anchor.text_end,
+    }
+    answer = {"results": [{"sources": [cited]}]}
+    assert _check_grounding(answer, {source.pk: TEXT}) == 1
+    shifted = {"results": [{"sources": [{**cited, "end": anchor.end - 1}]}]}
+    with pytest.raises(SystemExit, match="grounding broken"):
+        _check_grounding(shifted, {source.pk: TEXT})
+    with pytest.raises(SystemExit, match="grounding broken"):
+        _check_grounding(answer, {source.pk: TEXT.replace("Wasps", "Moths")})
+
+
+def test_format_answer_cites_a_passage_without_a_quote_by_offsets_and_hashes():
+    source = {
+        "source_id": 1,
+        "title": "Bee notes",
+        "url": "",
+        "source_sha256": "cd" * 32,
+        "start": 13,
+        "end": 51,
+        "span_sha256": "ab" * 32,
+        "text_start": "",
+        "text_end": "",
+        "fragment": "",
+        "link": "",
+    }
+    item = {"id": 1, "kind": "hypothesis", "layer": 1, "text": "Bees dance.", "status": "pending"}
+    result = {"item": item, "score": 0.5, "pro": [], "contra": [], "instructions": []}
+    text = format_answer({"query": "q", "results": [{**result, "sources": [source]}]})
+    assert "Bee notes  [13:51]  (no words kept)" in text
+    assert f"span sha256 {'ab' * 32}  source sha256 {'cd' * 32}" in text
 
 
 def test_format_answer_without_results_says_so():

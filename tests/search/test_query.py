@@ -1,12 +1,15 @@
 """Queries: grounded in exact source passages (also after the text is purged), filtered by
 layer, status and age rating; rejected, hidden and merged-away items never appear."""
 
+import hashlib
+
 import pytest
 from django.utils import timezone
 
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.search.querying import ask
 from alexandria.sources.models import Source
+from alexandria.textproc.fragments import anchor_verifies
 
 CLIMATE = (
     "Greenhouse gases trap heat. Rising carbon dioxide emissions warm the planet's climate. "
@@ -81,9 +84,12 @@ def test_answer_has_claims_arguments_instructions_and_sources(world, kb):
     assert world["no_effect"].pk in [ref.id for ref in top.contra]
     assert world["trees"].pk in [ref.id for ref in top.instructions]
     assert [s.fragment for s in top.sources] == [
-        "Rising carbon dioxide emissions warm the planet's climate"
+        "Rising carbon dioxide \u2026 the planet's climate"
     ]
     assert top.sources[0].url == "https://example.org/climate"
+    assert top.sources[0].link == (
+        "https://example.org/climate#:~:text=Rising%20carbon%20dioxide,the%20planet%27s%20climate"
+    )
     assert not all_ids(result) & world["never"]
 
 
@@ -93,7 +99,11 @@ def test_every_source_resolves_to_its_exact_passage_also_after_purge(world, kb):
     assert sources
     texts = {source.pk: source.text for source in Source.objects.all()}
     for ref in sources:
-        assert texts[ref.source_id][ref.start : ref.end] == ref.fragment
+        text = texts[ref.source_id]
+        assert ref.source_sha256 == hashlib.sha256(text.encode()).hexdigest()
+        assert anchor_verifies(
+            text, ref.start, ref.end, ref.span_sha256, ref.text_start, ref.text_end
+        )
 
     Source.objects.update(text="", text_purged_at=timezone.now())
     purged = ask("carbon dioxide climate", index=kb.index, limit=10)
@@ -105,7 +115,7 @@ def test_layer_two_answers_are_grounded_through_what_they_derive_from(world, kb)
 
     assert [answer.item.id for answer in result.results] == [world["abstraction"].pk]
     assert [s.fragment for s in result.results[0].sources] == [
-        "Rising carbon dioxide emissions warm the planet's climate"
+        "Rising carbon dioxide \u2026 the planet's climate"
     ]
 
 
@@ -157,7 +167,19 @@ def test_ask_api(world, bot_client):
         "status": "accepted",
     }
     assert set(first) == {"item", "score", "pro", "contra", "instructions", "sources"}
-    assert set(first["sources"][0]) == {"source_id", "title", "url", "start", "end", "fragment"}
+    assert set(first["sources"][0]) == {
+        "source_id",
+        "title",
+        "url",
+        "source_sha256",
+        "start",
+        "end",
+        "span_sha256",
+        "text_start",
+        "text_end",
+        "fragment",
+        "link",
+    }
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,17 @@ SOURCE = (
 def assert_valid(match, source):
     assert isinstance(match, AnchorMatch), match
     assert 0 <= match.start < match.end <= len(source)
-    assert source[match.start : match.end] == match.fragment
+    assert source[match.start : match.end] == match.span_text
 
 
 def test_exact_match():
     match = locate_anchor(SOURCE, "store facts as triples")
     assert_valid(match, SOURCE)
-    assert (match.method, match.score, match.fragment) == ("exact", 100.0, "store facts as triples")
+    assert (match.method, match.score, match.span_text) == (
+        "exact",
+        100.0,
+        "store facts as triples",
+    )
     assert match.start == SOURCE.index("store facts")
 
 
@@ -29,34 +33,34 @@ def test_curly_quotes_match_straight_quotes():
     match = locate_anchor(SOURCE, 'The "grounded" approach ties every fact')
     assert_valid(match, SOURCE)
     assert match.method == "tolerant"
-    assert match.fragment == "The “grounded” approach ties every fact"
+    assert match.span_text == "The “grounded” approach ties every fact"
 
 
 def test_changed_whitespace_and_newlines():
     match = locate_anchor(SOURCE, "extraction works on long\ntexts")
     assert_valid(match, SOURCE)
     assert match.method == "tolerant"
-    assert match.fragment == "extraction works on  long   texts"
+    assert match.span_text == "extraction works on  long   texts"
 
 
 def test_case_insensitive():
     match = locate_anchor(SOURCE, "KNOWLEDGE GRAPHS STORE FACTS")
     assert_valid(match, SOURCE)
-    assert (match.method, match.fragment) == ("tolerant", "Knowledge graphs store facts")
+    assert (match.method, match.span_text) == ("tolerant", "Knowledge graphs store facts")
 
 
 def test_hyphenation_across_a_line_break():
     match = locate_anchor(SOURCE, "knowledge extraction works")
     assert_valid(match, SOURCE)
     assert match.method == "tolerant"
-    assert match.fragment == "knowl-\nedge extraction works"
+    assert match.span_text == "knowl-\nedge extraction works"
 
 
 def test_soft_hyphen_and_dash_variants():
     source = "A well\u00adknown result \u2014 proven in 1990\u20132000 \u2014 holds."
     match = locate_anchor(source, "wellknown result - proven in 1990-2000 - holds")
     assert_valid(match, source)
-    assert match.fragment == source[2:-1]
+    assert match.span_text == source[2:-1]
 
 
 def test_fuzzy_near_miss_is_accepted():
@@ -65,7 +69,7 @@ def test_fuzzy_near_miss_is_accepted():
     assert_valid(match, SOURCE)
     assert match.method == "fuzzy"
     assert 90 <= match.score < 100
-    assert match.fragment == "the team showed that knowl-\nedge extraction works on  long   texts"
+    assert match.span_text == "the team showed that knowl-\nedge extraction works on  long   texts"
 
 
 def test_fuzzy_match_is_snapped_to_word_boundaries():
@@ -172,8 +176,8 @@ def test_long_anchor_is_trimmed_to_whole_leading_sentences():
     anchor = " ".join(sentences[:6])
     match = locate_anchor(source, anchor, max_len=200)
     assert_valid(match, source)
-    assert match.trimmed and len(match.fragment) <= 200
-    assert match.fragment == " ".join(sentences[:3])
+    assert match.trimmed and len(match.span_text) <= 200
+    assert match.span_text == " ".join(sentences[:3])
 
 
 def test_long_single_sentence_anchor_is_cut_at_a_word():
@@ -181,7 +185,7 @@ def test_long_single_sentence_anchor_is_cut_at_a_word():
     anchor = source[7:600]
     match = locate_anchor(source, anchor, max_len=100)
     assert_valid(match, source)
-    assert match.trimmed and len(match.fragment) <= 100
+    assert match.trimmed and len(match.span_text) <= 100
     assert match.start == 7 and source[match.end] == " "
 
 
@@ -261,7 +265,7 @@ def test_invariant_holds_for_random_sources_and_anchors():
         if isinstance(result, AnchorMatch):
             matched += 1
             assert_valid(result, source)
-            assert len(result.fragment) <= 200
+            assert len(result.span_text) <= 200
         else:
             assert result.reason in {"empty", "too_short", "not_found", "below_threshold"}
     assert matched > 700
@@ -277,4 +281,4 @@ def test_exact_substrings_are_always_found():
         words = re.findall(r"\w+", anchor)
         if sum(map(len, words)) >= 3 and [w.casefold() for w in words] != ["the"]:
             assert_valid(result, source)
-            assert source[result.start : result.end].strip() == result.fragment
+            assert source[result.start : result.end].strip() == result.span_text

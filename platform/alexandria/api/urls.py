@@ -16,6 +16,7 @@ from alexandria.jobs.apis import (
     NodeRevokeApi,
 )
 from alexandria.layers.apis import LayerListApi
+from alexandria.retention.apis import TakedownListCreateApi
 from alexandria.reviews.apis import (
     AnswerTaskApi,
     ModerateBanMemberApi,
@@ -55,6 +56,7 @@ urlpatterns = [
     path("reports/<int:pk>/relayed", ReportRelayedApi.as_view(), name="report-relayed"),
     path("mod/items/<int:pk>/hide", ModerateHideItemApi.as_view(), name="mod-hide-item"),
     path("mod/members/<str:discord_id>/ban", ModerateBanMemberApi.as_view(), name="mod-ban"),
+    path("mod/takedowns", TakedownListCreateApi.as_view(), name="mod-takedowns"),
     path("ask", AskApi.as_view(), name="ask"),
     path("layers", LayerListApi.as_view(), name="layers"),
 ]

@@ -23,6 +23,11 @@ BEAT_SCHEDULE = {
     "sync-index": {"task": Task.SYNC_INDEX.value, "schedule": 60.0},
     "merge-layers": {"task": Task.MERGE_LAYERS.value, "schedule": 60.0},
     "build-layers": {"task": Task.BUILD_LAYERS.value, "schedule": 120.0},
+    # Weekly, Sunday night: a finding is logged as an error (alexandria.retention.audit).
+    "audit-retention": {
+        "task": Task.AUDIT_RETENTION.value,
+        "schedule": crontab(minute=30, hour=3, day_of_week=0),
+    },
 }
 
 app.conf.beat_schedule = BEAT_SCHEDULE

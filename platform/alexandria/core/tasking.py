@@ -47,6 +47,7 @@ class Task(StrEnum):
     MERGE_LAYERS = "layers.merge_layers"
     BUILD_LAYERS = "layers.build_layers"
     COMPOSE_ABSTRACTION = "layers.compose_abstraction"
+    AUDIT_RETENTION = "retention.audit_retention"
 
     @property
     def queue(self) -> Queue:
@@ -69,6 +70,7 @@ TASK_QUEUES: dict[Task, Queue] = {
     Task.MERGE_LAYERS: Queue.PIPELINE,
     Task.BUILD_LAYERS: Queue.PIPELINE,
     Task.COMPOSE_ABSTRACTION: Queue.PIPELINE,
+    Task.AUDIT_RETENTION: Queue.MAINTENANCE,
 }
 
 # Lock timeouts, deadlocks and dropped connections (database or broker): the transaction rolled

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from alexandria.textproc.extract import extract_text
+from alexandria.textproc.fragments import anchor_verifies
+from alexandria.textproc.normalize import sha256_hex
 from jobkinds import all_kinds
 from worker.local_llm import LOCAL_CONTEXT_TOKENS
 
@@ -177,15 +179,22 @@ def _run_scheduled_tasks() -> None:
 
 
 def _check_grounding(answer: dict[str, Any], originals: dict[int, str]) -> int:
-    """Every source passage must be the exact text at its offsets (the texts are purged by now:
-    the demo still holds its own copy of what it submitted)."""
+    """Every cited passage must resolve in the original: its offsets hold text hashing to the
+    span's SHA-256, and the words kept are that span's ends (the texts are purged by now: the
+    demo still holds its own copy of what it submitted)."""
     checked = 0
     for result in answer["results"]:
         for source in result["sources"]:
             text = originals[source["source_id"]]
-            quoted = text[source["start"] : source["end"]]
-            if quoted != source["fragment"]:
-                raise SystemExit(f"grounding broken: {source} != {quoted!r}")
+            if sha256_hex(text) != source["source_sha256"] or not anchor_verifies(
+                text,
+                source["start"],
+                source["end"],
+                source["span_sha256"],
+                source["text_start"],
+                source["text_end"],
+            ):
+                raise SystemExit(f"grounding broken: {source} does not resolve in its source")
             checked += 1
     return checked
 

@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 
@@ -10,7 +12,7 @@ from alexandria.core.admin import (
 )
 from alexandria.jobs.models import CreditEntry, Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.moderation import set_node_trust, unflag_node
-from alexandria.jobs.services.lifecycle import cancel_job, requeue_job
+from alexandria.jobs.services.lifecycle import TRIMMED, cancel_job, requeue_job
 from alexandria.jobs.services.nodes import revoke_node
 
 
@@ -257,7 +259,14 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Requeue selected jobs", permissions=["change"])
     def requeue(self, request, queryset):
-        self._apply(request, queryset, requeue_job, "requeued", "failed or cancelled")
+        self._apply(
+            request,
+            queryset,
+            requeue_job,
+            "requeued",
+            "failed or cancelled, and still about a source that holds its text (not purged or "
+            "taken down)",
+        )
 
     @admin.action(description="Cancel selected jobs", permissions=["change"])
     def cancel(self, request, queryset):
@@ -276,7 +285,9 @@ class CreditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(JobResult)
 class JobResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Results as nodes submitted them, for looking into invalid ones."""
+    """Results as they are kept, for looking into invalid ones: once its job is decided (or
+    the result rejected) an output is trimmed of what quotes the source, and until then the
+    output of a job about a source is not shown (copyright retention)."""
 
     list_display = ("id", "job", "node", "status", "created_at", "validated_at")
     list_select_related = ("job", "node__owner__user")
@@ -284,3 +295,22 @@ class JobResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=job__id", "node__name", "^output_sha256")
     ordering = ("-created_at",)
     show_full_result_count = False
+    fields = (
+        "job",
+        "node",
+        "lease",
+        "status",
+        "rejection_reasons",
+        "kept_output",
+        "output_sha256",
+        "stats",
+        "created_at",
+        "validated_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="output")
+    def kept_output(self, obj: JobResult):
+        if obj.job.source_id is not None and TRIMMED not in obj.output:
+            return "(shown once the job is decided: until then it may quote the source)"
+        return json.dumps(obj.output, ensure_ascii=False, indent=1)

@@ -67,3 +67,7 @@ class ClipScoreHandler:
 
     def credit(self, job: Job, result: JobResult) -> Decimal:
         return CREDIT_PER_PAIR * len(job.payload["pairs"])
+
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        """Scores quote no source text: kept as they are."""
+        return output

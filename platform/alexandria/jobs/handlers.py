@@ -2,8 +2,9 @@
 
 The JSON Schema of a kind (``jobkinds``) only says a result has the right shape; a
 ``ResultHandler`` checks what it says (e.g. that anchors are found in the source), decides
-whether two results of replicated jobs agree, stores the canonical result downstream and prices
-it in credit. Apps register their handlers from ``AppConfig.ready()``.
+whether two results of replicated jobs agree, stores the canonical result downstream, prices
+it in credit and says what of an output may stay stored once its job is decided. Apps register
+their handlers from ``AppConfig.ready()``.
 """
 
 from dataclasses import dataclass, field
@@ -45,6 +46,12 @@ class ResultHandler(Protocol):
 
     def credit(self, job: Job, result: JobResult) -> Decimal:
         """Credit a validated result earns its node's owner (> 0)."""
+        ...
+
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        """What of an output stays stored once its job is decided (or the output rejected):
+        nothing that quotes the job's source (copyright retention); the output itself where
+        the kind quotes none."""
         ...
 
 

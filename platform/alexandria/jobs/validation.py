@@ -1,9 +1,11 @@
 """Validation of submitted results, adaptive replication, trust and credit (BOINC style).
 
 A valid result of an untrusted or flagged node (or a random sample of trusted ones) is not
-used until another contributor's node re-ran the job and the two agree. Everything here runs
-under the lock of the job group's primary, and re-running any step is harmless: a result is
-validated once, a job is applied once, and credit is unique per (job, node) in the database.
+used until another contributor's node re-ran the job and the two agree. Once a job is decided
+(or a result rejected) its results keep only their trimmed outputs (``_trim``). Everything
+here runs under the lock of the job group's primary, and re-running any step is harmless: a
+result is validated once, a job is applied once, and credit is unique per (job, node) in the
+database.
 """
 
 import random
@@ -44,9 +46,11 @@ def validate_result(result_id: int) -> None:
         job = locked[result.job_id]
         if job.status != Job.Status.VALIDATING:
             _set_aside([result], f"the job was {job.status} before its result was validated")
+            _trim(handler, job, [result])
             return
         if not report.is_valid:
             _reject(result, job, report)
+            _trim(handler, job, [result])
             return
         result.status = JobResult.Status.VALID
         result.validated_at = now
@@ -110,7 +114,7 @@ def advance_replication(primary: Job, handler: ResultHandler) -> None:
         if results
         else f"no valid result after {used} replicas"
     )
-    _fail_group(primary, reason)
+    _fail_group(primary, handler, reason)
 
 
 def _needs_replication(node_id: int) -> bool:
@@ -178,10 +182,10 @@ def _finalize(primary: Job, handler: ResultHandler, agreeing: list[JobResult], b
         status=Job.Status.DONE, lease_owner=None, lease_expires_at=None, finished_at=now
     )
     used = {result.pk for result in agreeing}
-    _set_aside(
-        list(_group_results(primary).filter(status__in=["valid", "pending"]).exclude(pk__in=used)),
-        "did not agree with the quorum",
+    disagreeing = list(
+        _group_results(primary).filter(status__in=["valid", "pending"]).exclude(pk__in=used)
     )
+    _set_aside(disagreeing, "did not agree with the quorum")
     if basis == CreditEntry.Basis.AGREED:
         raise_trust([result.node_id for result in agreeing])
     others = len(agreeing) - 1
@@ -215,16 +219,19 @@ def _finalize(primary: Job, handler: ResultHandler, agreeing: list[JobResult], b
         )
     CreditEntry.objects.bulk_create(entries, ignore_conflicts=True)
     primary.status = Job.Status.DONE
+    _trim(handler, primary, [*agreeing, *disagreeing])
 
 
-def _fail_group(primary: Job, reason: str) -> None:
+def _fail_group(primary: Job, handler: ResultHandler, reason: str) -> None:
     now = timezone.now()
     Job.objects.filter(pk=primary.pk).update(
         status=Job.Status.FAILED, finished_at=now, updated_at=now
     )
     primary.status = Job.Status.FAILED
     JobEvent.objects.create(job=primary, kind=JobEvent.Kind.DEAD_LETTERED, message=reason)
-    _set_aside(list(_group_results(primary).filter(status=JobResult.Status.VALID)), reason)
+    valid = list(_group_results(primary).filter(status=JobResult.Status.VALID))
+    _set_aside(valid, reason)
+    _trim(handler, primary, valid)
 
 
 def _set_aside(results: list[JobResult], reason: str) -> None:
@@ -233,3 +240,14 @@ def _set_aside(results: list[JobResult], reason: str) -> None:
         rejection_reasons=[reason],
         validated_at=timezone.now(),
     )
+
+
+def _trim(handler: ResultHandler, job: Job, results: list[JobResult]) -> None:
+    """Keep of these results' outputs only what their kind allows once they have served
+    (``ResultHandler.trim``: nothing that quotes the source). Only decided results are
+    trimmed: replication compares the outputs of valid results until the job is decided."""
+    for result in results:
+        trimmed = handler.trim(job, result.output)
+        if trimmed is not result.output:
+            result.output = trimmed
+            JobResult.objects.filter(pk=result.pk).update(output=trimmed)

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from alexandria.core.admin import (
     ActionsOnlyMixin,
@@ -25,7 +26,7 @@ class ItemAnchorInline(ReadOnlyTabularInline):
     model = KnowledgeItem.anchors.through
     verbose_name = "anchor"
     verbose_name_plural = "anchors"
-    fields = ("fragment", "source", "start", "end")
+    fields = ("fragment", "source", "start", "end", "span_sha256")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -51,6 +52,10 @@ class ItemAnchorInline(ReadOnlyTabularInline):
     @admin.display(description="end")
     def end(self, obj) -> int:
         return obj.anchor.end
+
+    @admin.display(description="span sha256")
+    def span_sha256(self, obj) -> str:
+        return obj.anchor.span_sha256
 
 
 @admin.register(KnowledgeItem)
@@ -133,8 +138,11 @@ class KnowledgeItemAdmin(ActionsOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Anchor)
 class AnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "fragment", "source_title", "start", "end")
-    search_fields = ("fragment",)
+    """Anchors keep offsets, the span's hash and a few words of its ends, never the span."""
+
+    list_display = ("id", "fragment", "source_title", "start", "end", "span_sha256")
+    search_fields = ("text_start", "text_end", "span_sha256")
+    readonly_fields = ("source_sha256", "text_fragment_link")
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -143,6 +151,15 @@ class AnchorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="source", ordering="source__title")
     def source_title(self, obj: Anchor) -> str:
         return obj.source.title
+
+    @admin.display(description="source sha256")
+    def source_sha256(self, obj: Anchor) -> str:
+        return obj.source.sha256
+
+    @admin.display(description="link (highlights the span)")
+    def text_fragment_link(self, obj: Anchor) -> str:
+        link = obj.link
+        return format_html('<a href="{}" rel="noopener">{}</a>', link, link) if link else "—"
 
 
 @admin.register(Entity)

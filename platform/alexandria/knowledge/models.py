@@ -1,5 +1,7 @@
 from django.db import models
 
+from alexandria.textproc.fragments import fragment_text, text_fragment_url
+
 ANCHOR_MAX_CHARS = 200
 
 
@@ -28,12 +30,23 @@ class Entity(models.Model):
 
 
 class Anchor(models.Model):
-    """An exact quote located in a source: ``normalised_text[start:end] == fragment``."""
+    """A located span of a source: exact offsets into its normalised text, the span's hash,
+    and at most a short quote of the span's ends (W3C Text Fragments' ``textStart`` and
+    ``textEnd``), never the span itself: ``text[start:end]`` hashes to ``span_sha256``, starts
+    with ``text_start`` and ends with ``text_end`` (see ``textproc.fragments``)."""
 
     source = models.ForeignKey("sources.Source", on_delete=models.CASCADE, related_name="anchors")
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    fragment = models.CharField(max_length=ANCHOR_MAX_CHARS)
+    span_sha256 = models.CharField(max_length=64, help_text="SHA-256 of text[start:end].")
+    text_start = models.CharField(
+        max_length=ANCHOR_MAX_CHARS, blank=True, help_text="The first words of the span."
+    )
+    text_end = models.CharField(
+        max_length=ANCHOR_MAX_CHARS,
+        blank=True,
+        help_text="The last words of the span; empty when text_start covers it, or no quote.",
+    )
 
     class Meta:
         constraints = [
@@ -41,10 +54,24 @@ class Anchor(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")), name="anchor_span"
             ),
+            models.CheckConstraint(
+                condition=~models.Q(text_start="") | models.Q(text_end=""),
+                name="anchor_text_end_needs_start",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.source_id}[{self.start}:{self.end}] {self.fragment[:40]!r}"
+
+    @property
+    def fragment(self) -> str:
+        """The quote as citations show it: ``text_start … text_end``."""
+        return fragment_text(self.text_start, self.text_end)
+
+    @property
+    def link(self) -> str:
+        """The source's URL with a text directive that highlights the span (W3C Text Fragments)."""
+        return text_fragment_url(self.source.url, self.text_start, self.text_end)
 
 
 class Fact(models.Model):
@@ -100,6 +127,7 @@ class KnowledgeItem(models.Model):
         ACCEPTED = "accepted"
         REJECTED = "rejected"
         HIDDEN = "hidden"
+        WITHDRAWN = "withdrawn", "withdrawn (its evidence was taken down)"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     layer = models.PositiveSmallIntegerField(default=1)

@@ -53,9 +53,10 @@ def hide_item(item: KnowledgeItem, reason: str) -> bool:
     reason = reason.strip()
     if not reason:
         raise AlexandriaError("Say why the item is hidden.")
+    # A withdrawn item stays withdrawn (a hidden one could be restored).
     updated = (
         KnowledgeItem.objects.filter(pk=item.pk)
-        .exclude(status=KnowledgeItem.Status.HIDDEN)
+        .exclude(status__in=[KnowledgeItem.Status.HIDDEN, KnowledgeItem.Status.WITHDRAWN])
         .update(status=KnowledgeItem.Status.HIDDEN, hidden_reason=reason, updated_at=timezone.now())
     )
     item.refresh_from_db(fields=["status", "hidden_reason", "updated_at"])
@@ -76,3 +77,18 @@ def restore_item(item: KnowledgeItem) -> bool:
     if updated:
         reindex_items_after_commit([item.pk])
     return bool(updated)
+
+
+def withdraw_items(item_ids: Iterable[int], reason: str) -> set[int]:
+    """Withdraw items whose evidence was taken down, for good (no restoring, no review); the
+    ids of those that were not withdrawn yet."""
+    ids = set(
+        KnowledgeItem.objects.filter(pk__in=list(item_ids))
+        .exclude(status=KnowledgeItem.Status.WITHDRAWN)
+        .values_list("pk", flat=True)
+    )
+    KnowledgeItem.objects.filter(pk__in=ids).update(
+        status=KnowledgeItem.Status.WITHDRAWN, hidden_reason=reason, updated_at=timezone.now()
+    )
+    reindex_items_after_commit(ids)
+    return ids

@@ -40,6 +40,10 @@ class VerifyMergeHandler:
     def credit(self, job: Job, result: JobResult) -> Decimal:
         return VERIFY_CREDIT
 
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        """A verdict on two items quotes no source text: kept as it is."""
+        return output
+
 
 def _combined_ids(output: dict[str, Any]) -> set[int]:
     return {i for item in output.get("items", []) for i in item["combines"]}
@@ -87,3 +91,7 @@ class AbstractHandler:
 
     def credit(self, job: Job, result: JobResult) -> Decimal:
         return PROBE_CREDIT if job.payload["phase"] == "probe" else COMPOSE_CREDIT
+
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        """Abstractions are written over items, not source texts: kept as they are."""
+        return output

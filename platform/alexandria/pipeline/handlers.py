@@ -15,9 +15,17 @@ from rapidfuzz import fuzz
 from alexandria.jobs.handlers import ValidationReport, register_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.pipeline.models import RejectedItem
-from alexandria.pipeline.services import derivation, graph, profile, resolution
+from alexandria.pipeline.services import (
+    derivation,
+    gating,
+    graph,
+    profile,
+    resolution,
+    trimming,
+)
 from alexandria.pipeline.services.planning import enqueue_advance
-from alexandria.pipeline.services.source_texts import SourceTextGone, source_index
+from alexandria.pipeline.services.source_texts import SourceTextGone
+from alexandria.sources.models import Source
 from jobkinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
 from jobkinds.rate_age import AGE_RATINGS
 
@@ -53,6 +61,9 @@ class _PipelineHandler(ABC):
             return self.check(job, output)
         except SourceTextGone as exc:
             return ValidationReport(reasons=[f"cannot be checked any more: {exc}"])
+        except Source.DoesNotExist:
+            # Taken down while this result waited; its job is cancelled, so it is set aside.
+            return ValidationReport(reasons=[f"source {job.source_id} was taken down"])
 
     @abstractmethod
     def check(self, job: Job, output: dict[str, Any]) -> ValidationReport:
@@ -69,12 +80,15 @@ class _PipelineHandler(ABC):
     def credit(self, job: Job, result: JobResult) -> Decimal:
         return _credit_for_size(job, "0.5", "0.5")
 
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        return trimming.trimmed_output(job, output)
+
 
 class ExtractGraphHandler(_PipelineHandler):
     kind = extract_graph.KIND.name
 
     def check(self, job: Job, output: dict[str, Any]) -> ValidationReport:
-        checked = graph.check_job_output(job, output, source_index(job.source))
+        checked = gating.check_graph_output(job, output)
         return ValidationReport(
             reasons=checked.reasons,
             rejected_items=len(checked.rejected),
@@ -93,7 +107,7 @@ class ExtractGraphHandler(_PipelineHandler):
     def store(self, job: Job, result: JobResult) -> None:
         if job.facts.exists():
             return
-        checked = graph.check_job_output(job, result.output, source_index(job.source))
+        checked = gating.check_graph_output(job, result.output)
         graph.store_graph(job, checked, prompt_version=prompt_version(job))
         RejectedItem.objects.bulk_create(
             RejectedItem(

@@ -51,7 +51,17 @@ def _task_body(task: ReviewTask, *, resumed: bool) -> dict:
             "details": item.details,
         },
         "anchors": [
-            {"source_id": a.source_id, "fragment": a.fragment, "start": a.start, "end": a.end}
+            {
+                "source_id": a.source_id,
+                "start": a.start,
+                "end": a.end,
+                "span_sha256": a.span_sha256,
+                "source_sha256": a.source.sha256,
+                "text_start": a.text_start,
+                "text_end": a.text_end,
+                "fragment": a.fragment,
+                "link": a.link,
+            }
             for a in anchors
         ],
         "sources": list(sources.values()),

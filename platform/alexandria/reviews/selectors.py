@@ -20,9 +20,11 @@ def visible_items() -> QuerySet[KnowledgeItem]:
 
 
 def _open_task_filter(now: datetime) -> Q:
-    """Unanswered, unexpired, and on an item that still takes answers (pending or gold)."""
+    """Unanswered, unexpired, and on an item that still takes answers (pending, or gold and not
+    withdrawn)."""
     return Q(answered_at__isnull=True, expires_at__gt=now) & (
-        Q(item__status=Status.PENDING, item__merged_into__isnull=True) | Q(item__gold__isnull=False)
+        Q(item__status=Status.PENDING, item__merged_into__isnull=True)
+        | (Q(item__gold__isnull=False) & ~Q(item__status=Status.WITHDRAWN))
     )
 
 
@@ -67,7 +69,11 @@ def reviewable_items_for(contributor: Contributor, *, now: datetime) -> QuerySet
 
 
 def gold_items_for(contributor: Contributor, *, now: datetime) -> QuerySet[KnowledgeItem]:
-    return _not_for(KnowledgeItem.objects.filter(gold__isnull=False), contributor, now)
+    return _not_for(
+        KnowledgeItem.objects.filter(gold__isnull=False).exclude(status=Status.WITHDRAWN),
+        contributor,
+        now,
+    )
 
 
 def vote_weights(item: KnowledgeItem) -> dict[str, float]:

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from alexandria.knowledge.models import Review
+from alexandria.knowledge.serializers import CitationSerializer
 
 
 class ReviewItemSerializer(serializers.Serializer):
@@ -9,13 +10,6 @@ class ReviewItemSerializer(serializers.Serializer):
     layer = serializers.IntegerField()
     text = serializers.CharField()
     details = serializers.JSONField()
-
-
-class TaskAnchorSerializer(serializers.Serializer):
-    source_id = serializers.IntegerField()
-    fragment = serializers.CharField()
-    start = serializers.IntegerField()
-    end = serializers.IntegerField()
 
 
 class TaskSourceSerializer(serializers.Serializer):
@@ -38,7 +32,7 @@ class ReviewTaskSerializer(serializers.Serializer):
         "REVIEW_MAX_OPEN_TASKS open tasks and gets the oldest one again."
     )
     item = ReviewItemSerializer()
-    anchors = TaskAnchorSerializer(many=True)
+    anchors = CitationSerializer(many=True)
     sources = TaskSourceSerializer(many=True)
     edit_proposals = TaskEditProposalSerializer(
         many=True, help_text="Open edits; proposing the same text endorses one."

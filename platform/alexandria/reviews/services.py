@@ -119,7 +119,9 @@ def answer_task(
     if proposed_text and _squash(proposed_text) == _squash(item.text):
         raise AnswerRefused("The proposed text is the same as the item's text.")
     gold = GoldItem.objects.filter(item=item).first()
-    if gold is None and (item.status != Status.PENDING or item.merged_into_id):
+    if item.status == Status.WITHDRAWN or (
+        gold is None and (item.status != Status.PENDING or item.merged_into_id)
+    ):
         state = "merged" if item.merged_into_id else item.status
         raise AnswerConflict(f"This item is no longer open for review (it is {state}).")
     reviewer = Contributor.objects.select_for_update().get(pk=task.contributor_id)
@@ -266,7 +268,7 @@ def accept_edit(proposal: EditProposal) -> KnowledgeItem:
     item = KnowledgeItem.objects.select_for_update().get(pk=proposal.item_id)
     if proposal.status != EditProposal.Status.OPEN:
         raise EditRefused(f"Edit proposal #{proposal.pk} was already {proposal.status}.")
-    if item.status in (Status.HIDDEN, Status.REJECTED) or item.merged_into_id:
+    if item.status in (Status.HIDDEN, Status.REJECTED, Status.WITHDRAWN) or item.merged_into_id:
         state = "merged" if item.merged_into_id else item.status
         raise EditRefused(f"Item #{item.pk} is {state}; its edits can't be accepted.")
     new_version = KnowledgeItem.objects.create(

@@ -1,5 +1,6 @@
 """Grounded answers from stored items: matching hypotheses across layers, their arguments
-pro and contra, related instructions and the exact source passages behind each.
+pro and contra, related instructions and the source passages behind each (offsets, hashes and
+the few words an anchor keeps of its span).
 
 Chroma finds candidates; the database decides what may be shown (status, merges, age
 rating), so a stale index can never surface a rejected, hidden or merged-away item.
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from alexandria.knowledge.models import KnowledgeItem
+from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.search.selectors import VISIBLE_STATUSES, age_ratings, grounding_anchors
 from alexandria.search.summaries import Summary, summarise_answer
 from alexandria.search.vector_index import Hit, VectorIndex, where_all
+from alexandria.textproc.fragments import fragment_text, text_fragment_url
 
 MIN_STATUSES = {
     "pending": list(VISIBLE_STATUSES),
@@ -42,12 +44,40 @@ class ItemRef:
 
 @dataclass(frozen=True)
 class SourceRef:
+    """A cited span: offsets and hashes to verify it, the words of its ends to find it."""
+
     source_id: int
     title: str
     url: str
+    source_sha256: str
     start: int
     end: int
-    fragment: str
+    span_sha256: str
+    text_start: str
+    text_end: str
+
+    @classmethod
+    def of(cls, anchor: Anchor) -> SourceRef:
+        source = anchor.source
+        return cls(
+            anchor.source_id,
+            source.title,
+            source.url,
+            source.sha256,
+            anchor.start,
+            anchor.end,
+            anchor.span_sha256,
+            anchor.text_start,
+            anchor.text_end,
+        )
+
+    @property
+    def fragment(self) -> str:
+        return fragment_text(self.text_start, self.text_end)
+
+    @property
+    def link(self) -> str:
+        return text_fragment_url(self.url, self.text_start, self.text_end)
 
 
 @dataclass
@@ -276,10 +306,7 @@ def _add_related(
         ):
             best = sorted(scored, key=lambda i: -scored[i])[:RELATED_PER_ANSWER]
             setattr(answer, name, [_ref(related.get(i)) for i in best])
-        answer.sources = [
-            SourceRef(a.source_id, a.source.title, a.source.url, a.start, a.end, a.fragment)
-            for a in related.anchors.get(answer.item.id, [])
-        ]
+        answer.sources = [SourceRef.of(a) for a in related.anchors.get(answer.item.id, [])]
 
 
 def parse_age_rating(value: int | None) -> int | None:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from alexandria.knowledge.serializers import CitationSerializer
 from alexandria.search.querying import AGE_RATINGS, MAX_LIMIT, MIN_STATUSES
 
 
@@ -22,13 +23,9 @@ class ItemRefSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class SourceRefSerializer(serializers.Serializer):
-    source_id = serializers.IntegerField()
+class SourceRefSerializer(CitationSerializer):
     title = serializers.CharField()
     url = serializers.CharField(allow_blank=True)
-    start = serializers.IntegerField(help_text="Offset in the source's normalised text.")
-    end = serializers.IntegerField()
-    fragment = serializers.CharField(help_text="normalised_text[start:end]")
 
 
 class AnswerSerializer(serializers.Serializer):

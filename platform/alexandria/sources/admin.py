@@ -107,9 +107,14 @@ class SourceAdmin(admin.ModelAdmin):
     def purge_text(self, request, queryset):
         purged = 0
         for source in queryset:
-            if purge_source_text(source):
-                self.log_change(request, source, "Purged the text.")
-                purged += 1
+            try:
+                if not purge_source_text(source):
+                    continue
+            except AlexandriaError as exc:
+                self.message_user(request, f"{source}: {exc}", messages.WARNING)
+                continue
+            self.log_change(request, source, "Purged the text.")
+            purged += 1
         self.message_user(request, f"Purged the text of {purged} source(s).", messages.SUCCESS)
 
     @admin.action(description="Requeue analysis of selected sources", permissions=["change"])

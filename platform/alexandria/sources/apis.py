@@ -41,6 +41,10 @@ class SourceListCreateApi(generics.ListAPIView):
             201: SubmissionResultSerializer,
             200: OpenApiResponse(SubmissionResultSerializer, "The text was already known."),
             400: OpenApiResponse(description="Empty, undecodable or malformed submission."),
+            409: OpenApiResponse(
+                description="The file, text or URL was taken down (the message names the "
+                "takedown)."
+            ),
             413: OpenApiResponse(description="Larger than SUBMISSION_MAX_BYTES."),
         },
     )

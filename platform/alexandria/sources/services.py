@@ -1,5 +1,7 @@
-"""Writes for sources: submission, chunking, purging the analysed text."""
+"""Writes for sources: submission (refusing what was taken down), chunking, purging the
+analysed text."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +13,9 @@ from django.utils import timezone
 from alexandria.contributors.models import Contributor
 from alexandria.core.errors import AlexandriaError, ConflictError, TooLargeError
 from alexandria.core.tasking import Task, enqueue, send
-from alexandria.sources.models import Chunk, Source
+from alexandria.sources.fingerprints import store_fingerprint
+from alexandria.sources.models import Chunk, Source, Takedown, TakedownEvent
+from alexandria.sources.selectors import takedown_refusing
 from alexandria.textproc.extract import DocumentTooLargeError, ExtractionError, extract_text
 from alexandria.textproc.normalize import normalize_text, sha256_hex
 from alexandria.textproc.segment import chunk_text
@@ -23,6 +27,19 @@ class SubmissionRejected(AlexandriaError):
 
 class SubmissionTooLarge(SubmissionRejected, TooLargeError):
     """The submission is over SUBMISSION_MAX_BYTES (413)."""
+
+
+class SubmissionTakenDown(SubmissionRejected, ConflictError):
+    """The file, text or URL was taken down (409); the message names the takedown only."""
+
+    code = "taken_down"
+
+    def __init__(self, takedown: Takedown):
+        super().__init__(
+            f"This can't be submitted: it falls under takedown #{takedown.pk} of "
+            f"{takedown.created_at:%Y-%m-%d} (by {takedown.get_scope_display()})."
+        )
+        self.takedown = takedown
 
 
 @dataclass(frozen=True)
@@ -49,15 +66,39 @@ def _check_size(byte_size: int) -> None:
         )
 
 
+def _refuse_if_taken_down(
+    url: str, digests: tuple[str, ...], submitted_by: Contributor | None
+) -> None:
+    """Refuse (and log on the takedown) a submission that a takedown covers."""
+    takedown = takedown_refusing(url=url, digests=digests)
+    if takedown is not None:
+        TakedownEvent.objects.create(
+            takedown=takedown, action=TakedownEvent.Action.RESUBMISSION_REFUSED, actor=submitted_by
+        )
+        raise SubmissionTakenDown(takedown)
+
+
 def submit_text(
-    text: str, *, citation: Citation, submitted_by: Contributor | None, text_format: str = "text"
+    text: str,
+    *,
+    citation: Citation,
+    submitted_by: Contributor | None,
+    text_format: str = "text",
+    file_sha256: str = "",
 ) -> SubmissionOutcome:
-    """Store a text as a source; a text already known returns the existing source instead."""
-    _check_size(len(text.encode("utf-8")))
+    """Store a text as a source; a text already known returns the existing source instead.
+
+    ``file_sha256`` is the hash of the uploaded file the text came from (default: of the
+    text's UTF-8). A takedown covering either hash or the URL refuses the submission.
+    """
+    encoded = text.encode("utf-8")
+    _check_size(len(encoded))
     normalised = normalize_text(text)
     if not normalised:
         raise SubmissionRejected("The text is empty.", code="empty")
     digest = sha256_hex(normalised)
+    digests = (file_sha256 or hashlib.sha256(encoded).hexdigest(), digest)
+    _refuse_if_taken_down(citation.url, digests, submitted_by)
     existing = Source.objects.filter(sha256=digest).first()
     if existing is not None:
         return SubmissionOutcome(existing, duplicate=True)
@@ -73,11 +114,16 @@ def submit_text(
                 language=citation.language,
                 format=text_format,
                 sha256=digest,
+                file_sha256=digests[0],
                 char_count=len(normalised),
                 byte_size=len(normalised.encode("utf-8")),
                 submitted_by=submitted_by,
                 text=normalised,
             )
+            # A takedown committed since the check above would miss this source: refuse it.
+            refusing = takedown_refusing(url=citation.url, digests=digests)
+            if refusing is not None:
+                raise SubmissionTakenDown(refusing)
             enqueue(Task.INGEST_SOURCE, source.pk)
     except IntegrityError:
         # The same text arrived concurrently; the other request stored it.
@@ -113,6 +159,7 @@ def submit_upload(
         citation=citation,
         submitted_by=submitted_by,
         text_format=document.detected_format,
+        file_sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
@@ -120,6 +167,16 @@ def purge_texts(sources: QuerySet[Source]) -> int:
     """Delete the analysis copy of these sources' texts (citation, hash and anchors stay).
 
     The one writer of a purge; returns how many texts were still there to purge.
+
+    Job payloads hold no text, only spans of it, filled in when a node leases the job
+    (``jobs.services.payloads``), so a purge must strand no job that still needs the text.
+    The rule: a source's text is purged only when none of its jobs is outstanding. Planning
+    purges a source once its last job has finished (and marked it analysed first);
+    ``purge_source_text`` refuses a source under analysis; whatever must remove the text
+    sooner, a takedown, first cancels the source's outstanding jobs with the reason
+    (``jobs.services.lifecycle.cancel_source_jobs``). Leasing holds the line whatever
+    happens: a job whose source's text is gone is cancelled, never handed out, and a
+    moderator can't requeue it.
     """
     return sources.filter(text_purged_at__isnull=True).update(
         text="", text_purged_at=timezone.now()
@@ -127,16 +184,28 @@ def purge_texts(sources: QuerySet[Source]) -> int:
 
 
 def purge_source_text(source: Source) -> bool:
-    """Purge one source's text; False when it was already purged."""
-    purged = purge_texts(Source.objects.filter(pk=source.pk))
-    source.refresh_from_db(fields=["text", "text_purged_at"])
+    """Purge one source's text; False when it was already purged. A source under analysis
+    keeps it: its jobs still need it (``ConflictError``; a takedown removes it at once)."""
+    purged = purge_texts(
+        Source.objects.filter(pk=source.pk).exclude(status=Source.Status.ANALYSING)
+    )
+    source.refresh_from_db(fields=["text", "text_purged_at", "status"])
+    if not purged and not source.is_purged:
+        raise ConflictError(
+            "Its analysis is still running, and its jobs need the text: it is purged when the "
+            "analysis ends (a takedown removes it at once)."
+        )
     return bool(purged)
 
 
 def chunk_source(source_id: int) -> int:
-    """Split a received source into sentence-aligned chunks; returns how many exist."""
+    """Split a received source into sentence-aligned chunks and fingerprint its wording (before
+    any job sees it, so the copyright gate holds from the first result); returns how many
+    chunks exist."""
     with transaction.atomic():
-        source = Source.objects.select_for_update().get(pk=source_id)
+        source = Source.objects.select_for_update().filter(pk=source_id).first()
+        if source is None:  # taken down before ingestion
+            return 0
         if source.status != Source.Status.RECEIVED:
             return source.chunks.count()
         spans = chunk_text(
@@ -155,6 +224,7 @@ def chunk_source(source_id: int) -> int:
             )
             for span in spans
         )
+        store_fingerprint(source)
         source.status = Source.Status.CHUNKED
         source.save(update_fields=["status", "updated_at"])
     return len(spans)

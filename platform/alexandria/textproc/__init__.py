@@ -1,8 +1,8 @@
 """Pure-Python text processing for grounding: extraction, normalisation, segmentation,
-anchor location, the verbatim-copy gate and entity grounding. Imports no Django."""
+anchor location, word shingles for the verbatim-copy gate and entity grounding.
+Imports no Django."""
 
 from alexandria.textproc.anchors import AnchorMatch, AnchorRejection, SourceIndex, locate_anchor
-from alexandria.textproc.copygate import long_verbatim_runs
 from alexandria.textproc.extract import (
     BinaryContentError,
     DocumentTooLargeError,
@@ -37,7 +37,6 @@ __all__ = [
     "entity_grounded",
     "extract_text",
     "locate_anchor",
-    "long_verbatim_runs",
     "normalize_text",
     "sha256_hex",
     "split_sentences",

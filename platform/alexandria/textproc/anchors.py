@@ -10,13 +10,13 @@ order of trust:
    to original offsets, so returned offsets are exact offsets in the source.
 3. ``fuzzy``: rapidfuzz partial-ratio alignment on the folded views (hint window first, then
    the whole text), refined to word boundaries and accepted only if the refined
-   ``fuzz.ratio`` between anchor and fragment reaches the threshold.
+   ``fuzz.ratio`` between the anchor and the span found reaches the threshold.
 
 Anchors longer than ``max_len`` are located whole and the match is then trimmed to at most
 ``max_len`` characters: the longest run of whole sentences from its start that fits, or, if
 even the first sentence is longer, a cut at the last whitespace within the limit.
 
-Every `AnchorMatch` satisfies ``source[m.start:m.end] == m.fragment`` and
+Every `AnchorMatch` satisfies ``source[m.start:m.end] == m.span_text`` and
 ``0 <= m.start < m.end <= len(source)``.
 """
 
@@ -110,7 +110,8 @@ def _fold_plain(text: str, start: int, end: int, view: list[str], origin: list[i
 
 @dataclass(frozen=True, slots=True)
 class AnchorMatch:
-    """A located anchor; `fragment` is exactly ``source[start:end]``.
+    """A located anchor; `span_text` is exactly ``source[start:end]`` (what the model quoted,
+    verified; an anchor stores only a few words of it, see ``textproc.fragments``).
 
     `outside_window` is set when a hint window was given and the match is not inside it (the
     caller decides whether to accept that). `occurrences` counts the candidate occurrences
@@ -119,7 +120,7 @@ class AnchorMatch:
 
     start: int
     end: int
-    fragment: str
+    span_text: str
     method: Literal["exact", "tolerant", "fuzzy"]
     score: float
     outside_window: bool = False
@@ -272,7 +273,7 @@ class SourceIndex:
         return AnchorMatch(
             start=start,
             end=end,
-            fragment=self.source[start:end],
+            span_text=self.source[start:end],
             method=method,
             score=score,
             outside_window=window is not None and _distance(span, window) > 0,
@@ -286,7 +287,7 @@ class SourceIndex:
         if match.end - match.start <= max_len:
             return match
         end = match.start
-        for sentence in split_sentences(match.fragment):
+        for sentence in split_sentences(match.span_text):
             if sentence.end > max_len:
                 break
             end = match.start + sentence.end
@@ -297,7 +298,7 @@ class SourceIndex:
         return replace(
             match,
             end=end,
-            fragment=self.source[match.start : end],
+            span_text=self.source[match.start : end],
             outside_window=window is not None and _distance((match.start, end), window) > 0,
             trimmed=True,
         )

@@ -3,12 +3,14 @@
 On PostgreSQL the job protocol's hot steps (the node lookup of every call, leasing, locking
 a node's leases, storing results) run ``pg_queue``'s hand-written statements; elsewhere, and
 where those statements step aside (overdue leases wait), the portable ORM path here runs the
-same rules. Every other module asks this one rather than choosing for itself.
+same rules. Every other module asks this one rather than choosing for itself. Whichever path
+leased them, the leases go out with the payloads nodes read (``payloads``: a stored payload
+refers to spans of its source's text, which go in here).
 """
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,7 +20,9 @@ from django.utils import timezone
 
 from alexandria.jobs import pg_queue
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
+from alexandria.jobs.services import payloads
 from alexandria.jobs.services.lifecycle import (
+    cancel_source_jobs,
     dead_letter_jobs,
     end_leases,
     lock_jobs,
@@ -65,8 +69,23 @@ def lease_jobs(
     if _use_pg_queue():
         rows = pg_queue.lease_queued(node, allowed, max_jobs, now)
         if rows is not None:
-            return [GrantedLease(*row) for row in rows]
-    return _lease_jobs_orm(node, allowed, max_jobs, now)
+            return _with_texts([GrantedLease(*row) for row in rows])
+    return _with_texts(_lease_jobs_orm(node, allowed, max_jobs, now))
+
+
+def _with_texts(granted: list[GrantedLease]) -> list[GrantedLease]:
+    """The leases with the payloads nodes read: spans of a source's text hydrated, in one query
+    (none when no payload has spans). A job whose source's text is gone is not handed out: it
+    and the source's other outstanding jobs are cancelled, saying why."""
+    if not any(payloads.SPANS_OF in grant.payload for grant in granted):
+        return granted
+    hydrated = list(
+        zip(granted, payloads.hydrate_payloads([g.payload for g in granted]), strict=True)
+    )
+    gone = sorted({grant.payload[payloads.SPANS_OF] for grant, given in hydrated if given is None})
+    if gone:
+        cancel_source_jobs(gone, reason=f"the text of source(s) {gone} was purged before it ran")
+    return [replace(grant, payload=payload) for grant, payload in hydrated if payload is not None]
 
 
 def _kinds_to_lease(node: WorkerNode, kinds: list[str] | None, max_jobs: int) -> list[str]:
@@ -263,13 +282,13 @@ def store_and_lease(
     if not _use_pg_queue():
         stored = _store_results_orm(node, accepted, now) if accepted else {}
         leased = _lease_jobs_orm(node, lease_kinds, max_jobs, timezone.now()) if lease_kinds else []
-        return stored, leased
+        return stored, _with_texts(leased)
     stored, leased = pg_queue.store_and_lease(
         node, accepted, lease_kinds, max_jobs, now, commit=commit
     )
     if leased is None:  # overdue leases wait: the ORM path takes them over first
-        return stored, _lease_jobs_orm(node, lease_kinds, max_jobs, timezone.now())
-    return stored, [GrantedLease(*row) for row in leased]
+        return stored, _with_texts(_lease_jobs_orm(node, lease_kinds, max_jobs, timezone.now()))
+    return stored, _with_texts([GrantedLease(*row) for row in leased])
 
 
 def _store_results_orm(node: WorkerNode, accepted: list[tuple], now: datetime) -> dict:

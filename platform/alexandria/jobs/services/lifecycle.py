@@ -12,12 +12,17 @@ from django.utils import timezone
 from alexandria.core.tasking import Task, enqueue
 from alexandria.jobs.errors import InvalidInput
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease
+from alexandria.jobs.services import payloads
 from alexandria.sources.models import Source
 from jobkinds import UnknownKindError, get_kind
 
 MAX_PRIORITY = 32767
 OUTSTANDING = (Job.Status.QUEUED, Job.Status.LEASED, Job.Status.VALIDATING)
 FINISHED = (Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED)
+# Marks a result's output as trimmed for copyright retention; the value says how.
+TRIMMED = "$trimmed"
+# What a result of a job about a source keeps when the job is cancelled before validation.
+UNCHECKED_OUTPUT = {TRIMMED: "dropped: never validated (the job was cancelled)"}
 
 
 def canonical_json(value: Any) -> bytes:
@@ -33,22 +38,42 @@ def create_job(
     priority: int = 0,
     size_hint: int | None = None,
 ) -> Job:
-    """Queue a job after checking its payload against the kind's input schema."""
+    """Queue a job after checking its payload against the kind's input schema.
+
+    A payload that quotes ``source`` gives spans of its text (``payloads.span``) instead of
+    copies: the schema is checked on the payload as a node will read it, hydrated from the
+    text the source still holds, and the job stores the span form (see ``payloads``).
+    """
     try:
         job_kind = get_kind(kind)
     except UnknownKindError as exc:
         raise InvalidInput(f"Unknown job kind {kind!r}.") from exc
-    errors = job_kind.input_errors(payload)
+    stored = node_payload = payload
+    if any(payloads.spans_in(payload)):
+        node_payload = _hydrated_at_creation(payload, source)
+        stored = payloads.stored_form(payload, source.pk)
+    errors = job_kind.input_errors(node_payload)
     if errors:
         raise InvalidInput(f"The payload does not match {kind}'s input schema.", errors)
     return Job.objects.create(
         kind=kind,
         kind_version=job_kind.version,
-        payload=payload,
+        payload=stored,
         source=source,
         priority=priority,
-        size_hint=len(canonical_json(payload)) if size_hint is None else size_hint,
+        size_hint=len(canonical_json(node_payload)) if size_hint is None else size_hint,
     )
+
+
+def _hydrated_at_creation(payload: dict, source: Source | None) -> dict:
+    if source is None:
+        raise InvalidInput("A payload with spans of a source text needs its source.")
+    if source.is_purged:
+        raise InvalidInput(f"The text of source {source.pk} has been purged.")
+    errors = payloads.check_spans(payload, len(source.text))
+    if errors:
+        raise InvalidInput("The payload's spans do not fit its source.", errors)
+    return payloads.hydrate(payload, source.text)
 
 
 def cancel_job(job: Job, *, reason: str = "") -> bool:
@@ -61,34 +86,63 @@ def cancel_job(job: Job, *, reason: str = "") -> bool:
         targets = [locked for locked in jobs if locked.status in OUTSTANDING]
         if not any(locked.pk == job.pk for locked in targets):
             return False
-        end_leases(targets, Lease.State.CANCELLED, now)
-        JobResult.objects.filter(job__in=targets, status=JobResult.Status.PENDING).update(
-            status=JobResult.Status.SUPERSEDED,
-            rejection_reasons=["the job was cancelled"],
-            validated_at=now,
-        )
-        Job.objects.filter(pk__in=[t.pk for t in targets]).update(
-            status=Job.Status.CANCELLED,
-            lease_owner=None,
-            lease_expires_at=None,
-            finished_at=now,
-            updated_at=now,
-        )
-        JobEvent.objects.bulk_create(
-            JobEvent(job=t, kind=JobEvent.Kind.CANCELLED, message=reason) for t in targets
-        )
+        _cancel_locked(targets, reason, now)
         if job.replica_of_id is not None:
             _resolve_replication_on_commit(job.replica_of_id)
     job.refresh_from_db()
     return True
 
 
+def cancel_source_jobs(source_ids: list[int], *, reason: str) -> int:
+    """Cancel every outstanding job of these sources (replicas included): their text is going,
+    or gone, and no result could be checked against it any more. How many were cancelled.
+
+    Whatever removes the text of a source under analysis calls this first (a takedown);
+    leasing calls it for a source it finds purged."""
+    now = timezone.now()
+    with transaction.atomic():
+        outstanding = Job.objects.filter(source_id__in=source_ids, status__in=OUTSTANDING)
+        jobs = lock_jobs(list(outstanding.values_list("pk", flat=True)))
+        targets = [locked for locked in jobs if locked.status in OUTSTANDING]
+        _cancel_locked(targets, reason, now)
+    return len(targets)
+
+
+def _cancel_locked(targets: list[Job], reason: str, now: datetime) -> None:
+    """Cancel locked outstanding jobs. Their pending results are set aside unvalidated, and
+    those of jobs about a source keep no output: nothing has trimmed what they quote of it."""
+    end_leases(targets, Lease.State.CANCELLED, now)
+    pending = JobResult.objects.filter(job__in=targets, status=JobResult.Status.PENDING)
+    pending.filter(job__source__isnull=False).update(output=UNCHECKED_OUTPUT)
+    pending.update(
+        status=JobResult.Status.SUPERSEDED,
+        rejection_reasons=["the job was cancelled"],
+        validated_at=now,
+    )
+    Job.objects.filter(pk__in=[t.pk for t in targets]).update(
+        status=Job.Status.CANCELLED,
+        lease_owner=None,
+        lease_expires_at=None,
+        finished_at=now,
+        updated_at=now,
+    )
+    JobEvent.objects.bulk_create(
+        JobEvent(job=t, kind=JobEvent.Kind.CANCELLED, message=reason) for t in targets
+    )
+
+
 def requeue_job(job: Job, *, reason: str = "") -> bool:
-    """Give a failed or cancelled job a fresh start (attempts reset; old results set aside)."""
+    """Give a failed or cancelled job a fresh start (attempts reset; old results set aside).
+    A job that quotes a source whose text was purged can't run again: it stays as it is."""
     now = timezone.now()
     with transaction.atomic():
         (locked,) = lock_jobs([job.pk])
         if locked.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
+            return False
+        if _needs_purged_text(locked):
+            return False
+        if locked.source_id is None and not locked.payload:
+            # A takedown removed its source and payload: there is nothing left to run.
             return False
         # Earlier replicas and their results no longer count towards this job's quorum.
         set_aside = locked.replicas.exclude(status=Job.Status.CANCELLED).update(
@@ -111,6 +165,16 @@ def requeue_job(job: Job, *, reason: str = "") -> bool:
         JobEvent.objects.create(job=locked, kind=JobEvent.Kind.REQUEUED, message=message)
     job.refresh_from_db()
     return True
+
+
+def _needs_purged_text(job: Job) -> bool:
+    """Whether the job's payload quotes a source whose text is gone (it can't run again)."""
+    return (
+        payloads.SPANS_OF in job.payload
+        and Source.objects.filter(
+            pk=job.payload[payloads.SPANS_OF], text_purged_at__isnull=False
+        ).exists()
+    )
 
 
 def end_leases(jobs: list[Job], state: str, now: datetime) -> None:

@@ -8,22 +8,25 @@ is dropped as a restatement, and a layer whose nodes yield nothing new ends the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from alexandria.core.tasking import Task, enqueue
 from alexandria.embeddings import get_embedder
 from alexandria.jobs.models import Job
-from alexandria.jobs.services.lifecycle import create_job
-from alexandria.knowledge.models import KnowledgeItem
+from alexandria.jobs.services.lifecycle import OUTSTANDING, cancel_job, create_job
+from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.knowledge.services import reindex_items_after_commit
 from alexandria.layers.models import LayerBuild, NodeAbstraction
 from alexandria.search.selectors import is_visible, visible_items
 from alexandria.search.vector_index import VectorIndex
+from alexandria.sources.fingerprints import copy_reason, index_for_sources
 from jobkinds import abstract
 
 logger = logging.getLogger(__name__)
@@ -166,9 +169,30 @@ class CompositionCheck:
     rejected: list[str] = field(default_factory=list)
 
 
+def grounding_sources(item_ids: set[int]) -> set[int]:
+    """The sources items rest on: their anchors' and those of the items they derive from."""
+    sources: set[int] = set()
+    seen: set[int] = set()
+    frontier = set(item_ids)
+    while frontier:
+        seen |= frontier
+        sources.update(
+            Anchor.objects.filter(items__in=frontier).values_list("source_id", flat=True)
+        )
+        bases = KnowledgeItem.objects.filter(abstractions__in=frontier)
+        frontier = set(bases.values_list("pk", flat=True)) - seen
+    return sources
+
+
+def _written(item: dict[str, Any]) -> list[str]:
+    return [item["text"], item.get("antithesis", ""), *item.get("steps", [])]
+
+
 def check_composition(job: Job, output: dict[str, Any]) -> CompositionCheck:
-    """Keep new items that combine only the node and its retrieved neighbours."""
+    """Keep new items that combine only the node and its retrieved neighbours, and that repeat
+    no ``RETENTION_MAX_RUN_WORDS`` consecutive words of a source those rest on."""
     allowed = {job.payload["node"]["id"]} | {n["id"] for n in job.payload["neighbours"]}
+    sources = index_for_sources(grounding_sources(allowed))
     check = CompositionCheck()
     for position, item in enumerate(output["items"]):
         unknown = sorted(set(item["combines"]) - allowed)
@@ -176,6 +200,8 @@ def check_composition(job: Job, output: dict[str, Any]) -> CompositionCheck:
             check.rejected.append(f"item {position}: combines unknown ids {unknown[:10]}")
         elif item["kind"] == "instruction" and not item.get("steps"):
             check.rejected.append(f"item {position}: an instruction needs steps")
+        elif runs := [r for text in _written(item) if text for r in sources.copied_runs(text)]:
+            check.rejected.append(f"item {position}: {copy_reason(runs)}")
         else:
             check.kept.append(item)
     return check
@@ -233,3 +259,20 @@ def store_composition(job: Job, output: dict[str, Any]) -> list[KnowledgeItem]:
     run.save(update_fields=["phase", "items_created", "dropped_not_novel", "updated_at"])
     logger.info("abstraction of item %s: %s new, %s not novel", run.node_id, len(created), dropped)
     return created
+
+
+def abandon_abstractions(node_ids: Iterable[int], reason: str) -> int:
+    """Stop the runs in progress from these nodes (withdrawn ones): their outstanding jobs are
+    cancelled, so no result builds a new item on them. How many runs were stopped."""
+    runs = list(
+        NodeAbstraction.objects.select_for_update().filter(
+            node_id__in=list(node_ids), phase__in=IN_PROGRESS
+        )
+    )
+    job_ids = [job for run in runs for job in (run.probe_job_id, run.compose_job_id) if job]
+    for job in Job.objects.filter(pk__in=job_ids, status__in=OUTSTANDING).order_by("pk"):
+        cancel_job(job, reason=reason)
+    NodeAbstraction.objects.filter(pk__in=[run.pk for run in runs]).update(
+        phase=NodeAbstraction.Phase.FAILED, message=reason, updated_at=timezone.now()
+    )
+    return len(runs)

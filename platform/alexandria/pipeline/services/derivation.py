@@ -1,8 +1,9 @@
 """derive results: hypotheses and instructions resting on anchors of the source.
 
 The node sees the document's facts with their anchor ids and fragments, not the full text.
-An item whose cited evidence contains no anchor of this source is rejected; items that copy
-long passages of the source outside its anchors are rejected by the copyright gate.
+An item whose cited evidence contains no anchor of this source is rejected; items that repeat
+``RETENTION_MAX_RUN_WORDS`` consecutive words of the source are rejected by the copyright gate
+(``sources.fingerprints``).
 """
 
 from dataclasses import dataclass, field
@@ -10,9 +11,10 @@ from typing import Any
 
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
+from alexandria.jobs.services.payloads import span
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
 from alexandria.knowledge.services import reindex_items_after_commit
-from alexandria.pipeline.services.gating import copied_runs, copy_reason
+from alexandria.sources.fingerprints import copied_runs, copy_reason
 from alexandria.sources.models import Source
 from jobkinds import derive, reconstruct
 
@@ -89,7 +91,8 @@ def plan_derivation(source: Source, *, priority: int = 0) -> list[Job]:
             "facts": [
                 {
                     "anchor_id": fact.anchor_id,
-                    "fragment": fact.anchor.fragment,
+                    # The anchor whole for the node; only its offsets in the stored payload.
+                    "fragment": span(fact.anchor.start, fact.anchor.end),
                     "subject": _canonical_name(fact.subject),
                     "predicate": fact.predicate,
                     "object": _object_text(fact),
@@ -171,7 +174,7 @@ def check_derivation(job: Job, output: dict[str, Any]) -> DerivationCheck:
                 )
             )
             continue
-        runs = copied_runs(source, _texts(kind, item))
+        runs = copied_runs(_texts(kind, item), [source.pk])
         if runs:
             check.rejected.append(
                 RejectedDerivation(index, kind, "verbatim_copy", copy_reason(runs))

@@ -1,33 +1,55 @@
-"""The copyright gate: outputs must not copy long passages of their source outside anchors."""
+"""The copyright gate on extract_graph results: what a fact stores in the node's words (entity
+names and aliases, predicate, value) must not repeat ``RETENTION_MAX_RUN_WORDS`` consecutive
+words of the source. Its anchor may quote the source: the locator verifies the quote and only
+a fragment of it is stored. Nor may a rejection's message, which is stored with the result
+and quotes what the node wrote. The gate reads the source's fingerprint
+(``sources.fingerprints``), so it holds after the text is purged too.
+"""
 
-import re
-from collections.abc import Iterable
+from typing import Any
 
-from alexandria.knowledge.models import Anchor
-from alexandria.pipeline.services.source_texts import retained_text
-from alexandria.sources.models import Source
-from alexandria.textproc.copygate import DEFAULT_RUN_WORDS, long_verbatim_runs
-
-# Joins an output's texts for one copy-gate pass; not a word of any source, so no run of
-# source words can span two texts.
-_TEXT_SEPARATOR = " qqxalexandriaseparatorqq "
-
-
-def copied_runs(source: Source, texts: Iterable[str], *, n: int = DEFAULT_RUN_WORDS) -> list[str]:
-    """Runs of ``n``+ words the texts share with the source outside its anchors."""
-    text = retained_text(source)
-    joined = _TEXT_SEPARATOR.join(t for t in texts if t)
-    if not joined:
-        return []
-    allowed = Anchor.objects.filter(source=source).values_list("start", "end")
-    return long_verbatim_runs(joined, text, n=n, allowed_spans=list(allowed))
+from alexandria.jobs.models import Job
+from alexandria.pipeline.services.graph import GraphCheck, KeptFact, RejectedFact, check_job_output
+from alexandria.pipeline.services.source_texts import source_index
+from alexandria.sources.fingerprints import (
+    CopiedRun,
+    ShingleIndex,
+    copy_reason,
+    index_for_sources,
+)
 
 
-def copy_reason(runs: list[str]) -> str:
-    """The rejection reason for copied runs, quoting the start of the first one."""
-    first = re.sub(r"\s+", " ", runs[0])
-    preview = first if len(first) <= 80 else first[:77] + "..."
-    return (
-        f"copies {len(runs)} passage(s) of {DEFAULT_RUN_WORDS}+ words verbatim from the source "
-        f"outside its anchors (copyright gate), e.g. {preview!r}"
-    )
+def _stored_words(fact: KeptFact) -> list[str]:
+    entities = [fact.subject] + ([fact.object] if fact.object else [])
+    names = [text for entity in entities for text in (entity.name, *entity.aliases)]
+    return [*names, fact.predicate, fact.value]
+
+
+def _withheld_if_copied(rejected: RejectedFact, index: ShingleIndex) -> RejectedFact:
+    """A rejection whose message quotes what the node wrote, and so would store a copied
+    run, keeps its reason but not its words."""
+    runs = index.copied_runs(rejected.message)
+    if not runs:
+        return rejected
+    return RejectedFact(rejected.index, rejected.reason, f"details withheld: {copy_reason(runs)}")
+
+
+def check_graph_output(job: Job, output: dict[str, Any]) -> GraphCheck:
+    """``graph.check_job_output`` with the copyright gate: kept facts that would store a copied
+    run are rejected (``verbatim_copy``) and count against the result like any rejected fact."""
+    checked = check_job_output(job, output, source_index(job.source))
+    index = index_for_sources([job.source_id])
+    runs_of: dict[str, list[CopiedRun]] = {}
+    gated = GraphCheck(rejected=[_withheld_if_copied(r, index) for r in checked.rejected])
+    for fact in checked.kept:
+        runs = []
+        for text in filter(None, _stored_words(fact)):
+            if text not in runs_of:
+                runs_of[text] = index.copied_runs(text)
+            runs.extend(runs_of[text])
+        if runs:
+            gated.rejected.append(RejectedFact(fact.index, "verbatim_copy", copy_reason(runs)))
+        else:
+            gated.kept.append(fact)
+    gated.rejected.sort(key=lambda rejected: rejected.index)
+    return gated

@@ -6,6 +6,10 @@ a canonical entity of the document (named in the title or in two or more chunks)
 output forgot to declare among its entities is accepted (as a new entity) only when it is
 mentioned near the anchor: small models often skip the declaration; grounding is not skipped.
 Checking is deterministic, so ``validate`` and ``apply`` run the same ``check_graph``.
+
+The locator verifies the model's whole quote; the anchor stored keeps only the span's offsets,
+its hash and the few words at its ends that the source's retention limits allow
+(``textproc.fragments``).
 """
 
 import bisect
@@ -13,10 +17,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from alexandria.jobs.models import Job
 from alexandria.knowledge.models import ANCHOR_MAX_CHARS, Anchor, Entity, Fact
+from alexandria.pipeline.services.source_texts import retained_text
 from alexandria.sources.models import Chunk, Source
 from alexandria.textproc.anchors import AnchorMatch, SourceIndex
+from alexandria.textproc.fragments import QuoteBudget, quoted_ranges, span_sha256
 from alexandria.textproc.grounding import entity_grounded
 from jobkinds import extract_graph
 
@@ -281,20 +289,59 @@ def _stored_entity(
     return entity
 
 
+def store_anchors(
+    source: Source, spans: list[tuple[int, int]], chunk: Chunk
+) -> dict[tuple[int, int], Anchor]:
+    """The anchors of located spans of a chunk, by span: stored ones as they are, new ones
+    with the quotes the source's retention limits leave them, chosen together
+    (``textproc.fragments``).
+
+    The source row is locked first, so that the anchors other chunks' results store at the
+    same time count against the same limits.
+    """
+    Source.objects.select_for_update().only("pk").get(pk=source.pk)
+    text = retained_text(source)
+    stored = {
+        (a.start, a.end): a
+        for a in Anchor.objects.filter(source=source).only(
+            "id", "source_id", "start", "end", "text_start", "text_end"
+        )
+    }
+    new = [span for span in dict.fromkeys(spans) if span not in stored]
+    if not new:
+        return stored
+    budget = QuoteBudget(
+        text,
+        (
+            quoted
+            for a in stored.values()
+            for quoted in quoted_ranges(a.start, a.end, a.text_start, a.text_end)
+        ),
+        max_run_words=settings.RETENTION_MAX_RUN_WORDS,
+        max_quoted_share=settings.RETENTION_MAX_QUOTED_SHARE,
+    )
+    fragments = budget.quote(new, window=(chunk.start, chunk.end))
+    for (start, end), fragment in zip(new, fragments, strict=True):
+        stored[start, end] = Anchor.objects.create(
+            source=source,
+            start=start,
+            end=end,
+            span_sha256=span_sha256(text[start:end]),
+            text_start=fragment.text_start,
+            text_end=fragment.text_end,
+        )
+    return stored
+
+
 def store_graph(job: Job, check: GraphCheck, *, prompt_version: str) -> list[Fact]:
     """Store the kept facts of a checked result with their entities and anchors."""
     source = job.source
     chunk = Chunk.objects.get(source=source, index=job.payload["chunk_index"])
     entities: dict[tuple[str, str], Entity] = {}
     ordered = sorted(check.kept, key=lambda f: (f.model_order, f.match.start, f.index))
+    anchors = store_anchors(source, [(f.match.start, f.match.end) for f in ordered], chunk)
     facts = []
     for rank, kept in enumerate(ordered, start=1):
-        anchor, _ = Anchor.objects.get_or_create(
-            source=source,
-            start=kept.match.start,
-            end=kept.match.end,
-            defaults={"fragment": kept.match.fragment},
-        )
         facts.append(
             Fact(
                 source=source,
@@ -306,7 +353,7 @@ def store_graph(job: Job, check: GraphCheck, *, prompt_version: str) -> list[Fac
                     _stored_entity(source, kept.object, entities) if kept.object else None
                 ),
                 value=kept.value,
-                anchor=anchor,
+                anchor=anchors[kept.match.start, kept.match.end],
                 temporal_id=chunk.index * TEMPORAL_STRIDE + rank,
                 job=job,
                 prompt_version=prompt_version,

@@ -4,6 +4,10 @@ Stages: extract_graph per chunk, describe and rate_age (planned with the chunks)
 resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → purge of the
 source text. ``advance_source`` is idempotent: it looks at what exists and creates only what
 is missing, so handlers and the reconciler may call it any number of times.
+
+Job payloads never copy the source's text: they refer to spans of it, which the server
+hydrates when a node leases the job (``jobs.services.payloads``). The text is purged once the
+last job is finished; a job can't be leased after that (``sources.services.purge_texts``).
 """
 
 from datetime import timedelta
@@ -15,6 +19,7 @@ from django.utils import timezone
 from alexandria.core.tasking import Task, enqueue, send
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import FINISHED, create_job
+from alexandria.jobs.services.payloads import span
 from alexandria.pipeline.models import SourceProfile
 from alexandria.pipeline.services.derivation import plan_derivation
 from alexandria.pipeline.services.resolution import resolve_source_entities
@@ -35,45 +40,64 @@ class Stage(StrEnum):
     RESOLUTION = "resolution"
     DERIVATION = "derivation"
     DONE = "done"
+    TAKEN_DOWN = "taken_down"
 
 
-def _excerpt(text: str, limit: int) -> str:
-    """The start of the text, cut at the last whitespace within ``limit``."""
+def _excerpt_end(text: str, limit: int) -> int:
+    """Where an excerpt of the text's start ends: at the last whitespace within ``limit``."""
     if len(text) <= limit:
-        return text
+        return len(text)
     cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > limit // 2 else limit]
+    return cut if cut > limit // 2 else limit
+
+
+def _spans_of(pieces: list[str], text: str, offset: int) -> list[dict]:
+    """Spans of ``pieces``, each an exact substring of ``text`` (which starts at ``offset`` of
+    the source's text): the first occurrence, which reads the same."""
+    spans = []
+    for piece in pieces:
+        at = text.find(piece)
+        if at < 0:
+            raise ValueError(f"a candidate is not a substring of its chunk: {piece[:40]!r}")
+        spans.append(span(offset + at, offset + at + len(piece)))
+    return spans
 
 
 def plan_analysis(source_id: int) -> int:
-    """Create the first jobs of a chunked source and mark it analysing; how many were created."""
+    """Create the first jobs of a chunked source and mark it analysing; how many were created.
+
+    The payloads refer to spans of the source's text (``jobs.services.payloads``): the text
+    stays in the source's row alone, and goes to a node only with a lease.
+    """
     with transaction.atomic():
-        source = Source.objects.select_for_update().get(pk=source_id)
-        if source.status != Source.Status.CHUNKED:
+        source = Source.objects.select_for_update().filter(pk=source_id).first()
+        if source is None or source.status != Source.Status.CHUNKED:  # None: taken down
             return 0
         text = source.text
         created = 0
         for chunk in source.chunks.order_by("index"):
             chunk_text = text[chunk.start : chunk.end]
+            anchors = candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS)
+            names = candidate_entities(chunk_text)
             payload = {
                 "source_title": source.title,
                 "chunk_index": chunk.index,
                 "chunk_start": chunk.start,
                 "chunk_end": chunk.end,
-                "context_before": text[chunk.context_start : chunk.start],
-                "chunk": chunk_text,
-                "context_after": text[chunk.end : chunk.context_end],
+                "context_before": span(chunk.context_start, chunk.start),
+                "chunk": span(chunk.start, chunk.end),
+                "context_after": span(chunk.end, chunk.context_end),
                 "prompt_version": extract_graph.PROMPT_VERSION,
                 # What constrained decoding lets a node quote and name (exact substrings).
-                "anchor_candidates": candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS),
-                "entity_candidates": candidate_entities(chunk_text),
+                "anchor_candidates": _spans_of(anchors, chunk_text, chunk.start),
+                "entity_candidates": _spans_of(names, chunk_text, chunk.start),
             }
             create_job(extract_graph.KIND.name, payload, source=source, priority=GRAPH_PRIORITY)
             created += 1
         for kind in (describe, rate_age):
             payload = {
                 "source_title": source.title,
-                "excerpt": _excerpt(text, kind.EXCERPT_MAX_CHARS),
+                "excerpt": span(0, _excerpt_end(text, kind.EXCERPT_MAX_CHARS)),
                 "prompt_version": kind.PROMPT_VERSION,
             }
             create_job(kind.KIND.name, payload, source=source, priority=PROFILE_PRIORITY)
@@ -94,7 +118,9 @@ def _unfinished(source: Source, kinds: tuple[str, ...] | None = None) -> bool:
 def advance_source(source_id: int) -> Stage:
     """Start whatever stage of the source's analysis is due; returns the stage it is in."""
     with transaction.atomic():
-        source = Source.objects.select_for_update().get(pk=source_id)
+        source = Source.objects.select_for_update().filter(pk=source_id).first()
+        if source is None:
+            return Stage.TAKEN_DOWN
         if source.status == Source.Status.ANALYSED:
             return Stage.DONE
         if source.status != Source.Status.ANALYSING:
@@ -118,10 +144,12 @@ def advance_source(source_id: int) -> Stage:
 
 
 def finish_analysis(source: Source) -> None:
-    """Every job is finished (and the reconstruction scored): purge the text, mark analysed."""
-    purge_source_text(source)
+    """Every job is finished (and the reconstruction scored): mark the source analysed and
+    purge its text. No job needing the text is left, and none can be leased after this
+    (``sources.services.purge_texts`` says why)."""
     source.status = Source.Status.ANALYSED
     source.save(update_fields=["status", "updated_at"])
+    purge_source_text(source)
 
 
 def redispatch_analysis(*, older_than: timedelta = timedelta(minutes=5)) -> int:

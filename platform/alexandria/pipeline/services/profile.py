@@ -9,13 +9,13 @@ from typing import Any
 from alexandria.jobs.models import Job
 from alexandria.knowledge.services import reindex_source_items_after_commit
 from alexandria.pipeline.models import SourceProfile
-from alexandria.pipeline.services.gating import copied_runs, copy_reason
+from alexandria.sources.fingerprints import copied_runs, copy_reason
 from alexandria.textproc.grounding import entity_grounded
 from jobkinds import describe, rate_age, reconstruct
 
 
 def _own_words_reasons(job: Job, texts: list[str]) -> list[str]:
-    runs = copied_runs(job.source, texts)
+    runs = copied_runs(texts, [job.source_id])
     return [copy_reason(runs)] if runs else []
 
 
@@ -68,7 +68,7 @@ def store_profile_result(job: Job, output: dict[str, Any], *, prompt_version: st
         profile.fidelity_details = {
             **scored,
             "facts_in_document": job.source.facts.count(),
-            "verbatim_runs": len(copied_runs(job.source, [text])),
+            "verbatim_runs": len(copied_runs([text], [job.source_id])),
         }
         profile.reconstruct_job = job
         profile.reconstruct_prompt_version = prompt_version

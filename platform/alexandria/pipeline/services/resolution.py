@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 from alexandria.embeddings import EmbedderUnavailableError, get_embedder
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
+from alexandria.jobs.services.payloads import span
 from alexandria.knowledge.models import Entity, Fact
 from alexandria.sources.models import Source
 from jobkinds import resolve_entities
@@ -203,13 +204,15 @@ def _current_groups(entities: list[Entity]) -> _Groups:
     return groups
 
 
-def _quotes(entity: Entity) -> list[str]:
-    fragments = (
+def _quotes(entity: Entity) -> list[dict]:
+    """The anchors of the entity's facts, as spans of the source's text: the node reads them
+    whole, the stored payload holds only offsets (``jobs.services.payloads``)."""
+    spans = (
         Fact.objects.filter(Q(subject=entity) | Q(object_entity=entity))
         .order_by("temporal_id")
-        .values_list("anchor__fragment", flat=True)
+        .values_list("anchor__start", "anchor__end")
     )
-    return list(dict.fromkeys(fragments))[:QUOTES_PER_ENTITY]
+    return [span(start, end) for start, end in dict.fromkeys(spans)][:QUOTES_PER_ENTITY]
 
 
 def _side(entity: Entity) -> dict[str, Any]:
