@@ -214,6 +214,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     # After django.setup(): these import models.
     from alexandria.cli import format_answer
+    from alexandria.retention.audit import audit_retention
     from alexandria.sources.models import Source
 
     _say(f"embedded defaults: SQLite, Chroma and logs under {var_dir}; Celery runs eagerly")
@@ -278,6 +279,14 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     checked = _check_grounding(answer, originals)
     _say(f"all {checked} cited passages resolve to the exact characters of their sources")
+    # Copyright retention, checked as `alexandria audit-retention` does: nothing stored (every
+    # table's text columns, Chroma's documents) repeats 12+ words of a purged source.
+    report = audit_retention()
+    if not report.clean:
+        print("\n".join(report.lines()))
+        return 1
+    lines = report.lines()
+    _say(f"{lines[0]} {lines[-1]}")
     return 0
 
 
