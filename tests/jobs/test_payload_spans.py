@@ -19,6 +19,7 @@ from alexandria.jobs.services.lifecycle import (
 )
 from alexandria.jobs.services.payloads import SPANS_OF, span
 from alexandria.pipeline.services.planning import plan_analysis
+from alexandria.retention.audit import string_leaves
 from alexandria.sources.models import Source
 from alexandria.sources.services import (
     Citation,
@@ -72,16 +73,6 @@ def node_facing(job: Job, source: Source) -> dict:
     return {"source_title": CURIE_TITLE, "excerpt": text, "prompt_version": kind.PROMPT_VERSION}
 
 
-def strings_in(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in strings_in(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in strings_in(item)]
-    return []
-
-
 def shared_runs(value, text: str, words: int = 5) -> list[str]:
     """Strings of ``value`` sharing ``words`` consecutive words with ``text``."""
 
@@ -90,7 +81,7 @@ def shared_runs(value, text: str, words: int = 5) -> list[str]:
         return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
 
     source_grams = grams(text)
-    return [s for s in strings_in(value) if grams(s) & source_grams]
+    return [s for s in string_leaves(value) if grams(s) & source_grams]
 
 
 def test_stored_payloads_hold_spans_and_no_text(planned_source):

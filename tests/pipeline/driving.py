@@ -52,3 +52,23 @@ def drain(node: WorkerNode, produce: Producer, *, kinds: list[str] | None = None
         with contextlib.suppress(OutputRejected):
             submit_result(node, granted[0].lease_id, output=output, stats={})
         ran += 1
+
+
+def run_next_job_over_http(client, produce: Producer) -> str | None:
+    """Lease one job through the API with the node's ``client``, as a node does, and submit what
+    ``produce`` makes of it; its kind, or None when nothing was left to lease."""
+    reply = client.post("/api/v1/jobs/lease", {"max_jobs": 1}, format="json")
+    assert reply.status_code == 200, reply.content
+    if not reply.json()["jobs"]:
+        return None
+    (leased,) = reply.json()["jobs"]
+    submitted = client.post(
+        f"/api/v1/leases/{leased['lease_id']}/submit",
+        {
+            "output": produce(leased["kind"], leased["payload"]),
+            "stats": {"completion_tokens": 10, "elapsed_s": 1.0},
+        },
+        format="json",
+    )
+    assert submitted.status_code in (200, 201, 202), submitted.content
+    return leased["kind"]

@@ -12,6 +12,7 @@ from alexandria.pipeline.models import RejectedItem, SourceProfile
 from alexandria.sources.models import Source
 from alexandria.textproc.normalize import normalize_text
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE
+from tests.pipeline.driving import run_next_job_over_http
 from tests.pipeline.scripted import ScriptedModel, run_with_llm
 from tests.support.anchors import assert_anchors_verify_within_limits
 
@@ -35,19 +36,12 @@ def work_through_api(client: APIClient, base_url: str, source: Source) -> list[s
         source.refresh_from_db()
         if not source.is_purged:
             assert_anchors_verify_within_limits(source, source.text)
-        reply = client.post("/api/v1/jobs/lease", {"max_jobs": 1}, format="json")
-        assert reply.status_code == 200, reply.content
-        if not reply.json()["jobs"]:
-            return kinds
-        (leased,) = reply.json()["jobs"]
-        output = run_with_llm(base_url, leased["kind"], leased["payload"])
-        submitted = client.post(
-            f"/api/v1/leases/{leased['lease_id']}/submit",
-            {"output": output, "stats": {"completion_tokens": 10, "elapsed_s": 1.0}},
-            format="json",
+        kind = run_next_job_over_http(
+            client, lambda kind, payload: run_with_llm(base_url, kind, payload)
         )
-        assert submitted.status_code in (200, 201, 202), submitted.content
-        kinds.append(leased["kind"])
+        if kind is None:
+            return kinds
+        kinds.append(kind)
 
 
 VERBATIM = (

@@ -15,6 +15,7 @@ from alexandria.jobs.services.nodes import register_node
 from alexandria.jobs.services.payloads import SPAN
 from alexandria.jobs.services.submission import submit_result
 from alexandria.knowledge.models import Anchor
+from alexandria.retention.audit import string_leaves
 from alexandria.sources.models import Source
 from jobkinds import get_kind
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE, MARIE, attribute
@@ -30,16 +31,6 @@ BORN = {
 }
 
 
-def strings_in(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in strings_in(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in strings_in(item)]
-    return []
-
-
 def quoting(value, words: int) -> list[str]:
     """The strings of ``value`` that repeat ``words`` consecutive words of CURIE."""
 
@@ -48,7 +39,7 @@ def quoting(value, words: int) -> list[str]:
         return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
 
     source = grams(CURIE)
-    return [s for s in strings_in(value) if grams(s) & source]
+    return [s for s in string_leaves(value) if grams(s) & source]
 
 
 def drive(node: WorkerNode, model: ScriptedModel) -> list[str]:

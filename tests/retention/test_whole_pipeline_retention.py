@@ -23,6 +23,7 @@ from alexandria.search.vector_index import VectorIndex, chroma_client
 from alexandria.sources.models import Source
 from alexandria.textproc.normalize import normalize_text
 from alexandria.textproc.shingles import words
+from tests.pipeline.driving import run_next_job_over_http
 from tests.pipeline.scripted import ScriptedModel, run_with_llm
 from tests.retention.documents import HOLLEN, HOLLEN_GRAPH, HOLLEN_TITLE
 
@@ -48,20 +49,11 @@ def run_every_job(token: str, base_url: str) -> list[str]:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Node {token}")
     kinds = []
-    while True:
-        reply = client.post("/api/v1/jobs/lease", {"max_jobs": 1}, format="json")
-        assert reply.status_code == 200, reply.content
-        if not reply.json()["jobs"]:
-            return kinds
-        (leased,) = reply.json()["jobs"]
-        output = run_with_llm(base_url, leased["kind"], leased["payload"])
-        submitted = client.post(
-            f"/api/v1/leases/{leased['lease_id']}/submit",
-            {"output": output, "stats": {"completion_tokens": 10, "elapsed_s": 1.0}},
-            format="json",
-        )
-        assert submitted.status_code in (200, 201, 202), submitted.content
-        kinds.append(leased["kind"])
+    while kind := run_next_job_over_http(
+        client, lambda kind, payload: run_with_llm(base_url, kind, payload)
+    ):
+        kinds.append(kind)
+    return kinds
 
 
 def shingles_of(text: str) -> set[tuple[str, ...]]:
