@@ -23,7 +23,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--recall", type=float, default=0.8)
-    parser.add_argument("--direct", type=float, default=0.93)
     args = parser.parse_args()
     previous = None
     for n in (int(s) for s in args.sizes.split(",")):
@@ -34,7 +33,7 @@ def main() -> None:
         pairs = candidate_pairs(vectors, args.recall)
         recall_s = time.perf_counter() - started
         started = time.perf_counter()
-        plan = plan_merges(entries, vectors, recall=args.recall, direct=args.direct)
+        plan = plan_merges(entries, vectors, recall=args.recall)
         total = time.perf_counter() - started
         print(
             f"n={n}: merge plan {total:.1f} s (of which candidate recall ~{recall_s:.1f} s, "

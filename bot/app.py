@@ -50,7 +50,9 @@ class AlexandriaBot(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             tree_cls=AlexandriaTree,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+            # Posts carry member-chosen text (titles, questions): it pings no one. A post that
+            # must ping someone names exactly who (the submitter of a source, say).
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         self.config = config
         # Off for one-shot runs (``sync``): the polling loops would wait for a gateway forever.

@@ -3,7 +3,11 @@ that highlights it in the source, and the hashes that verify it against the orig
 
 from __future__ import annotations
 
+from bot.limits import truncate
+
 NO_QUOTE = "*(no words of this passage are kept: its offsets and hash find it)*"
+LINE_FRAGMENT_CHARS = 150
+LINE_TITLE_CHARS = 100
 
 
 def citation_field(citation: dict, title: str) -> tuple[str, str]:
@@ -17,3 +21,16 @@ def citation_field(citation: dict, title: str) -> tuple[str, str]:
         f"span sha256 `{citation['span_sha256']}` · source sha256 `{citation['source_sha256']}`"
     )
     return name, "\n".join(lines)
+
+
+def citation_line(citation: dict) -> str:
+    """One line for a citation listed under an item: the source (title, else URL), the span's
+    offsets, the words kept of it and the link that highlights it."""
+    where = citation.get("title") or citation.get("url") or f"Source #{citation['source_id']}"
+    line = f"{truncate(where, LINE_TITLE_CHARS)} [{citation['start']}:{citation['end']}]"
+    fragment = truncate(citation.get("fragment") or "", LINE_FRAGMENT_CHARS)
+    if fragment:
+        line += f" \N{LEFT DOUBLE QUOTATION MARK}{fragment}\N{RIGHT DOUBLE QUOTATION MARK}"
+    if citation.get("link"):
+        line += f" <{citation['link']}>"
+    return line

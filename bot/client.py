@@ -224,7 +224,7 @@ class AlexandriaClient:
         query: str,
         *,
         layer: int | None = None,
-        min_status: str = "pending",
+        min_status: str = "accepted",
         max_age_rating: int | None = None,
     ) -> dict:
         params: dict[str, Any] = {"q": query, "min_status": min_status}

@@ -3,7 +3,8 @@ versioned input/output schemas, prompt and decoding schema. The server (which va
 and ``worker`` both import this package; it imports neither, nor Django.
 
 Adding a kind: write a module in this package that defines a ``JobKind`` and register it
-at the bottom of this file.
+at the bottom of this file, and give each of its output fields a row in docs/job-kinds.md
+(replicas must agree on it, or the server checks it: nodes are untrusted).
 """
 
 from jobkinds import (
@@ -12,10 +13,13 @@ from jobkinds import (
     derive,
     describe,
     extract_graph,
+    judge_stance,
+    judge_usefulness,
     rate_age,
     reconstruct,
     resolve_entities,
     verify_merge,
+    verify_support,
 )
 from jobkinds.base import JobKind
 
@@ -59,3 +63,6 @@ register(describe.KIND)
 register(rate_age.KIND)
 register(verify_merge.KIND)
 register(abstract.KIND)
+register(judge_stance.KIND)
+register(judge_usefulness.KIND)
+register(verify_support.KIND)

@@ -14,6 +14,8 @@ VERSION = "1"
 # Recorded with everything stored from this kind's results (Fact.prompt_version).
 PROMPT_VERSION = f"extract_graph/{VERSION}"
 ANCHOR_MAX_CHARS = 200
+# The longest entity candidate a payload offers (names in the output have the same limit).
+NAME_MAX_CHARS = 300
 MAX_ENTITIES = 200
 MAX_FACTS = 200
 
@@ -128,7 +130,7 @@ INPUT_SCHEMA: dict[str, Any] = {
         },
         "entity_candidates": {
             "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": 300},
+            "items": {"type": "string", "minLength": 1, "maxLength": NAME_MAX_CHARS},
         },
     },
 }

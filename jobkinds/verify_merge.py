@@ -1,7 +1,8 @@
 """verify_merge: do two knowledge items say the same thing? (uncertain merge candidates)
 
-The backend merges confident paraphrases on its own and never merges pairs its cheap guards
-tell apart (negation, swapped roles, different numbers); the pairs in between come here.
+The backend merges on its own only texts equal after normalisation and keeps apart pairs its
+cheap guards tell apart (negation, hedging, swapped roles, numbers, step order…); every other
+similar pair comes here. An instruction is shown as its goal followed by numbered steps.
 """
 
 from typing import Any

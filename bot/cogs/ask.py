@@ -1,5 +1,8 @@
 """/ask: grounded answers, one result per page, every claim with its exact source position
-(offsets, the words kept of the passage, a highlighting link and the hashes that verify it)."""
+(offsets, the words kept of the passage, a highlighting link and the hashes that verify it).
+
+When the server's LLM wrote a summary it comes first, with the items it cites and their
+sources; every supporting, contradicting, related and instruction item lists its own."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, replies
-from bot.citations import citation_field
+from bot.citations import citation_field, citation_line
 from bot.client import Actor, AlexandriaClient, AlexandriaError
 
 # Minimum reader age the backend rates sources with (0, 6, 12, 16, 18). Discord's members are
@@ -17,6 +20,18 @@ SAFE_CHANNEL_MAX_AGE = 12
 NSFW_CHANNEL_MAX_AGE = 18
 PAGE_TIMEOUT_S = 600
 MAX_LISTED = 5
+MAX_CITATIONS_PER_ITEM = 2
+MAX_MAIN_CITATIONS = 3
+MAX_SUMMARY_CITED = 10
+ITEM_TEXT_CHARS = 300
+GROUPS = (
+    ("pro", "Supporting"),
+    ("contra", "Contradicting"),
+    ("related", "Related"),
+    ("instructions", "Instructions"),
+)
+# Stored text is echoed: it must never ping anyone.
+NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def channel_max_age(channel) -> int:
@@ -24,11 +39,44 @@ def channel_max_age(channel) -> int:
     return NSFW_CHANNEL_MAX_AGE if callable(is_nsfw) and is_nsfw() else SAFE_CHANNEL_MAX_AGE
 
 
+def _citation_lines(sources: list[dict]) -> list[str]:
+    lines = [f"\N{RIGHTWARDS ARROW WITH HOOK} {citation_line(s)}" for s in sources]
+    if len(lines) > MAX_CITATIONS_PER_ITEM:
+        extra = len(lines) - MAX_CITATIONS_PER_ITEM
+        lines = [
+            *lines[:MAX_CITATIONS_PER_ITEM],
+            f"\N{RIGHTWARDS ARROW WITH HOOK} …and {extra} more",
+        ]
+    return lines or ["\N{RIGHTWARDS ARROW WITH HOOK} *(no citation)*"]
+
+
+def _item_block(item: dict) -> str:
+    """An item as a bullet, with its citations under it."""
+    text = limits.truncate(item["text"], ITEM_TEXT_CHARS)
+    head = f"• {text} *(#{item['id']}, {item['status']})*"
+    return "\n".join([head, *_citation_lines(item.get("sources") or [])])
+
+
+def _fit_blocks(blocks: list[str], *, unlisted: int = 0) -> str:
+    """As many whole blocks as fit an embed field, then how many were left out (``unlisted``
+    more were never offered); a first block too long on its own is cut."""
+    limit = limits.EMBED_FIELD_VALUE_CHARS
+    shown: list[str] = []
+    for n, block in enumerate(blocks):
+        left = len(blocks) - n - 1 + unlisted
+        note = f"\n…and {left} more" if left else ""
+        if len("\n".join([*shown, block])) + len(note) <= limit:
+            shown.append(block)
+        elif shown:
+            return "\n".join(shown) + f"\n…and {left + 1} more"
+        else:
+            shown.append(limits.truncate(block, limit - len(note)))
+    return "\n".join(shown) + (f"\n…and {unlisted} more" if unlisted else "")
+
+
 def _bullets(items: list[dict]) -> str:
-    lines = [f"• {item['text']} *(#{item['id']}, {item['status']})*" for item in items[:MAX_LISTED]]
-    if len(items) > MAX_LISTED:
-        lines.append(f"…and {len(items) - MAX_LISTED} more")
-    return "\n".join(lines)
+    blocks = [_item_block(item) for item in items[:MAX_LISTED]]
+    return _fit_blocks(blocks, unlisted=max(len(items) - MAX_LISTED, 0))
 
 
 def result_embed(query: str, result: dict, index: int, total: int) -> discord.Embed:
@@ -41,19 +89,65 @@ def result_embed(query: str, result: dict, index: int, total: int) -> discord.Em
         else discord.Colour.light_grey(),
     )
     embed.set_author(name=f"Ask: {query}")
-    if result.get("pro"):
-        embed.add_field(name="Supporting", value=_bullets(result["pro"]), inline=False)
-    if result.get("contra"):
-        embed.add_field(name="Contradicting", value=_bullets(result["contra"]), inline=False)
-    if result.get("instructions"):
-        embed.add_field(name="Instructions", value=_bullets(result["instructions"]), inline=False)
-    for source in result.get("sources", []):
+    # The claim's own evidence first: what does not fit the embed is dropped from the end.
+    sources = _main_sources(result)
+    for source in sources[:MAX_MAIN_CITATIONS]:
         name, value = citation_field(source, source.get("title") or "Source")
         embed.add_field(name=name, value=value, inline=False)
+    if len(sources) > MAX_MAIN_CITATIONS:
+        more = [citation_line(source) for source in sources[MAX_MAIN_CITATIONS:]]
+        embed.add_field(name="More sources", value=_fit_blocks(more), inline=False)
+    for key, title in GROUPS:
+        if result.get(key):
+            embed.add_field(name=title, value=_bullets(result[key]), inline=False)
     embed.set_footer(
         text=f"Result {index + 1} of {total} · status {item['status']} · score "
         f"{result.get('score', 0):.2f}"
     )
+    return limits.fit_embed(embed)
+
+
+def _main_sources(result: dict) -> list[dict]:
+    return result.get("sources") or result["item"].get("sources") or []
+
+
+def _listed_items(results: list[dict]) -> dict[int, dict]:
+    """Every item an answer lists (main results and their neighbours), by id, with sources."""
+    listed: dict[int, dict] = {}
+    for result in results:
+        listed.setdefault(
+            result["item"]["id"], {**result["item"], "sources": _main_sources(result)}
+        )
+        for key, _ in GROUPS:
+            for item in result.get(key) or []:
+                listed.setdefault(item["id"], item)
+    return listed
+
+
+def summary_embed(query: str, summary: dict, results: list[dict]) -> discord.Embed:
+    """The summary, then each item it cites with the sources under it."""
+    embed = discord.Embed(
+        title="Summary", description=summary["text"], colour=discord.Colour.blurple()
+    )
+    embed.set_author(name=f"Ask: {query}")
+    listed = _listed_items(results)
+    cited = list(dict.fromkeys(summary.get("cited_item_ids") or []))
+    for item_id in cited[:MAX_SUMMARY_CITED]:
+        item = listed.get(item_id)
+        if item is None:
+            embed.add_field(name=f"Cited #{item_id}", value="*(not among the results)*")
+            continue
+        kind = item.get("kind", "item")
+        embed.add_field(
+            name=f"Cited #{item_id} · {kind}, {item['status']}",
+            value=_fit_blocks([_item_block(item)]),
+            inline=False,
+        )
+    if len(cited) > MAX_SUMMARY_CITED:
+        embed.add_field(
+            name="More cited items", value=f"…and {len(cited) - MAX_SUMMARY_CITED} more"
+        )
+    embed.set_footer(text=f"Summary of the {len(results)} results on the next pages")
     return limits.fit_embed(embed)
 
 
@@ -103,14 +197,14 @@ class AskCog(commands.Cog):
     @app_commands.describe(
         query="Your question or keywords",
         layer="Abstraction layer (1 = closest to the sources)",
-        reviewed_only="Only statements the community accepted",
+        include_pending="Also show statements still awaiting review (labelled as such)",
     )
     async def ask(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, 300],
         layer: app_commands.Range[int, 1, 10] | None = None,
-        reviewed_only: bool = False,
+        include_pending: bool = False,
     ) -> None:
         await interaction.response.defer(thinking=True)
         try:
@@ -118,7 +212,7 @@ class AskCog(commands.Cog):
                 Actor.of(interaction.user),
                 query,
                 layer=layer,
-                min_status="accepted" if reviewed_only else "pending",
+                min_status="pending" if include_pending else "accepted",
                 max_age_rating=channel_max_age(interaction.channel),
             )
         except AlexandriaError as exc:
@@ -127,11 +221,16 @@ class AskCog(commands.Cog):
         results = answer.get("results", [])
         if not results:
             await interaction.followup.send(
-                limits.message(f"Alexandria has no grounded answer for “{query}” yet.")
+                limits.message(f"Alexandria has no grounded answer for “{query}” yet."),
+                allowed_mentions=NO_MENTIONS,
             )
             return
         pages = [result_embed(query, result, i, len(results)) for i, result in enumerate(results)]
+        if answer.get("summary") and answer["summary"].get("text"):
+            pages.insert(0, summary_embed(query, answer["summary"], results))
         if len(pages) == 1:
-            await interaction.followup.send(embed=pages[0])
+            await interaction.followup.send(embed=pages[0], allowed_mentions=NO_MENTIONS)
             return
-        await interaction.followup.send(embed=pages[0], view=Pages(pages, interaction.user.id))
+        await interaction.followup.send(
+            embed=pages[0], view=Pages(pages, interaction.user.id), allowed_mentions=NO_MENTIONS
+        )

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, replies
-from bot.citations import citation_field
+from bot.citations import citation_field, citation_line
 from bot.client import Actor, AlexandriaClient, AlexandriaError, Conflict
 from bot.cooldowns import MemberCooldown
 
@@ -26,6 +26,68 @@ VERDICT_LABELS = {
     "edit": ("Supported, better wording…", discord.ButtonStyle.primary),
 }
 CUSTOM_ID = "review:{action}:{task}:{member}"
+# The evidence of an abstraction: its provenance tree, this deep, in at most this many fields.
+EVIDENCE_DEPTH = 3
+EVIDENCE_FIELDS = 3
+EVIDENCE_ITEM_CHARS = 200
+EVIDENCE_ANCHORS_PER_ITEM = 2
+SPAN_HASH_CHARS = 16
+MORE_NOTE_CHARS = 40
+INDENT = "\N{EM SPACE}"
+
+
+def _evidence_block(node: dict, depth: int) -> str:
+    """One item of the tree and, under it, its anchors with a prefix of their span hash."""
+    pad = INDENT * 2 * (depth - 1)
+    text = limits.truncate(node["text"], EVIDENCE_ITEM_CHARS) if node["text"] else "*(hidden)*"
+    lines = [f"{pad}• #{node['id']} (layer {node['layer']}, {node['status']}) {text}"]
+    anchors = node.get("anchors") or []
+    for anchor in anchors[:EVIDENCE_ANCHORS_PER_ITEM]:
+        span = anchor["span_sha256"][:SPAN_HASH_CHARS]
+        lines.append(f"{pad}{INDENT}↳ {citation_line(anchor)} · span `{span}…`")
+    if len(anchors) > EVIDENCE_ANCHORS_PER_ITEM:
+        lines.append(f"{pad}{INDENT}↳ …and {len(anchors) - EVIDENCE_ANCHORS_PER_ITEM} more")
+    return "\n".join(lines)
+
+
+def evidence_fields(item: dict, provenance: dict | None) -> list[tuple[str, str]]:
+    """The provenance tree of a layer-2+ item, depth first, as (name, value) embed fields:
+    items below ``EVIDENCE_DEPTH`` and what does not fit are counted as "…and N more"."""
+    nodes = (provenance or {}).get("items") or []
+    if item["layer"] < 2 or not nodes:
+        return []
+    by_id = {node["id"]: node for node in nodes}
+    blocks: list[str] = []
+    shown: set[int] = set()
+
+    def visit(ids: list[int], depth: int) -> None:
+        for node_id in ids:
+            node = by_id.get(node_id)
+            if node is None or node_id in shown or depth > EVIDENCE_DEPTH:
+                continue
+            shown.add(node_id)
+            blocks.append(_evidence_block(node, depth))
+            visit(node["derived_from"], depth + 1)
+
+    visit([node["id"] for node in nodes if node["depth"] == 1], 1)
+    room = limits.EMBED_FIELD_VALUE_CHARS - MORE_NOTE_CHARS
+    values: list[str] = []
+    current, placed = "", 0
+    for block in blocks:
+        block = limits.truncate(block, room)
+        candidate = f"{current}\n{block}" if current else block
+        if len(candidate) > room:
+            if len(values) + 1 == EVIDENCE_FIELDS:
+                break
+            values.append(current)
+            candidate = block
+        current, placed = candidate, placed + 1
+    values.append(current)
+    hidden = len(nodes) - placed + (provenance.get("omitted") or 0)
+    if hidden:
+        values[-1] += f"\n…and {hidden} more"
+    names = [f"Evidence: what #{item['id']} rests on"] + ["Evidence (continued)"] * len(values)
+    return list(zip(names, values, strict=False))
 
 
 def task_embed(task: dict) -> discord.Embed:
@@ -46,6 +108,8 @@ def task_embed(task: dict) -> discord.Embed:
     for anchor in task["anchors"]:
         title = sources.get(anchor["source_id"], {}).get("title")
         name, value = citation_field(anchor, title or f"Source #{anchor['source_id']}")
+        embed.add_field(name=name, value=value, inline=False)
+    for name, value in evidence_fields(item, task.get("provenance")):
         embed.add_field(name=name, value=value, inline=False)
     for proposal in task.get("edit_proposals", [])[:3]:
         embed.add_field(

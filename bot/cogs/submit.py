@@ -27,10 +27,11 @@ UPLOAD_TYPES = {
     ".pdf": "application/pdf",
 }
 ANNOUNCED_STATUSES = {
+    "received": "had its text extracted and is queued for analysis",
     "chunked": "was split into chunks and is queued for analysis",
     "analysing": "is being analysed by volunteer nodes",
     "analysed": "has been analysed: its knowledge is now up for review (/review)",
-    "failed": "could not be analysed; moderators have been told",
+    "failed": "could not be analysed",
 }
 FINAL_STATUSES = {"analysed", "failed"}
 
@@ -60,9 +61,13 @@ def receipt(result: dict) -> str:
             f"Alexandria already has this text: source #{source['id']} “{title}”{link}. "
             "Nothing new was stored."
         )
+    if source.get("status") == "extracting":
+        size = f"a {source['byte_size']:,}-byte file, its text being extracted"
+    else:
+        size = f"{source['char_count']:,} characters"
     return (
         f"Received, thank you! Your submission is source #{source['id']} “{title}” "
-        f"({source['char_count']:,} characters). I'll tell you when its analysis moves on."
+        f"({size}). I'll tell you when its analysis moves on."
     )
 
 
@@ -218,13 +223,15 @@ class SubmitCog(commands.Cog):
                 continue
             tracked.status = status
             if status in ANNOUNCED_STATUSES:
-                await self.announce(tracked, status)
+                await self.announce(tracked, status, source.get("failure_reason") or "")
             if status in FINAL_STATUSES:
                 self.tracked.pop(tracked.source_id, None)
 
-    async def announce(self, tracked: TrackedSubmission, status: str) -> None:
+    async def announce(self, tracked: TrackedSubmission, status: str, reason: str = "") -> None:
+        """Tell the member; a failure comes with the backend's reason (why it was refused)."""
         text = limits.message(
-            f"Your submission #{tracked.source_id} “{tracked.title}” {ANNOUNCED_STATUSES[status]}."
+            f"Your submission #{tracked.source_id} “{tracked.title}” {ANNOUNCED_STATUSES[status]}"
+            + (f": {reason}" if status == "failed" and reason else ".")
         )
         try:
             if self.status_notify == "channel" and tracked.channel_id:
@@ -233,7 +240,10 @@ class SubmitCog(commands.Cog):
                 )
                 await channel.send(
                     f"<@{tracked.member.id}> {text}"[: limits.MESSAGE_CHARS],
-                    allowed_mentions=discord.AllowedMentions(users=True),
+                    # The title is the member's text: "<@id>" in it must ping no one else.
+                    allowed_mentions=discord.AllowedMentions(
+                        everyone=False, roles=False, users=[discord.Object(tracked.member.id)]
+                    ),
                 )
             else:
                 user = self.bot.get_user(tracked.member.id) or await self.bot.fetch_user(

@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from alexandria.demo import add_demo
@@ -71,7 +71,8 @@ def _remote_answer(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _item_line(item: dict[str, Any]) -> str:
-    return f"#{item['id']} (L{item['layer']} {item['kind']}, {item['status']}) {item['text']}"
+    line = f"#{item['id']} (L{item['layer']} {item['kind']}) {item['text']}"
+    return f"{line}  (pending review)" if item["status"] == "pending" else line
 
 
 def _citation_lines(source: dict[str, Any]) -> list[str]:
@@ -92,13 +93,15 @@ def format_answer(answer: dict[str, Any]) -> str:
         lines.append("Nothing in the knowledge base matches this question (with these filters).")
     for number, result in enumerate(answer["results"], start=1):
         lines.append(f"{number}. {_item_line(result['item'])}  [score {result['score']:.2f}]")
-        for label, key in (("pro", "pro"), ("contra", "contra"), ("instructions", "instructions")):
-            for item in result[key]:
-                lines.append(f"   {label}: {_item_line(item)}")
         if result["sources"]:
             lines.append("   sources:")
         for source in result["sources"]:
             lines.extend(_citation_lines(source))
+        for key in ("pro", "contra", "related", "instructions"):
+            for item in result.get(key, []):
+                lines.append(f"   {key}: {_item_line(item)}")
+                for source in item.get("sources", []):
+                    lines.extend(_citation_lines(source))
         lines.append("")
     summary = answer.get("summary")
     if summary:
@@ -117,7 +120,12 @@ def add_ask(subparsers) -> None:
     parser = subparsers.add_parser("ask", help="Ask the knowledge base a question.")
     parser.add_argument("question")
     parser.add_argument("--layer", type=int, help="Only this abstraction layer.")
-    parser.add_argument("--min-status", choices=("pending", "accepted"), default="pending")
+    parser.add_argument(
+        "--min-status",
+        choices=("pending", "accepted"),
+        default="accepted",
+        help="accepted: reviewed items only (default); pending: unreviewed ones too.",
+    )
     parser.add_argument("--max-age-rating", type=int, choices=AGE_RATINGS)
     parser.add_argument("--limit", type=int, default=5)
     parser.add_argument("--no-summary", action="store_true", help="Skip the LLM summary.")
@@ -162,7 +170,133 @@ def add_audit_retention(subparsers) -> None:
     parser.set_defaults(handler=cmd_audit_retention)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_ask, add_demo, add_audit_retention]
+def _stance_lines(stream) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"line {number}: expected a JSON object")
+        for key in ("claim", "other"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ValueError(f"line {number}: {key!r} must be a non-empty string")
+        hint = row.get("relation_hint")
+        if hint is not None and not isinstance(hint, str):
+            raise ValueError(f"line {number}: 'relation_hint' must be a string")
+        yield number, row
+
+
+def cmd_stance_decide(args: argparse.Namespace) -> int:
+    # Plain functions (no Django): this command needs no database or settings.
+    from alexandria.search.stances import cheap_stance
+
+    try:
+        stream = sys.stdin if args.triples == "-" else open(args.triples, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        sys.stderr.write(f"cannot read {args.triples}: {exc.strerror}\n")
+        return 2
+    with stream:
+        try:
+            for _, row in _stance_lines(stream):
+                call = cheap_stance(row["claim"], row["other"], row.get("relation_hint"))
+                sys.stdout.write(json.dumps({"label": call.label, "basis": call.basis}) + "\n")
+        except (ValueError, UnicodeDecodeError) as exc:
+            sys.stderr.write(f"{args.triples}: {exc}\n")
+            return 2
+    return 0
+
+
+def add_stance_decide(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "stance-decide",
+        help="Label each {claim, other} line pro / contra / related from the cheap signals "
+        "alone (negation, opposite predicates, relation_hint): the evidence /ask has before a "
+        "judge_stance verdict. Never says pro. Bad input exits 2.",
+    )
+    parser.add_argument(
+        "triples", help='JSON lines {"claim", "other", "relation_hint"?}; - = stdin'
+    )
+    parser.set_defaults(handler=cmd_stance_decide)
+
+
+def _merge_pairs(stream) -> list[tuple[str, str, str]]:
+    """Every line checked before anything is decided: a bad line stops the run unprinted."""
+    pairs = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"line {number}: expected a JSON object")
+        for key in ("a", "b"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise ValueError(f"line {number}: {key!r} must be a non-empty string")
+        if row.get("kind") not in ("hypothesis", "instruction"):
+            raise ValueError(f'line {number}: \'kind\' must be "hypothesis" or "instruction"')
+        pairs.append((row["a"], row["b"], row["kind"]))
+    return pairs
+
+
+def cmd_merge_decide(args: argparse.Namespace) -> int:
+    try:
+        stream = sys.stdin if args.pairs == "-" else open(args.pairs, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        sys.stderr.write(f"cannot read {args.pairs}: {exc.strerror}\n")
+        return 2
+    with stream:
+        try:
+            pairs = _merge_pairs(stream)
+        except (ValueError, UnicodeDecodeError) as exc:
+            sys.stderr.write(f"{args.pairs}: {exc}\n")
+            return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alexandria.settings")
+    import django
+
+    django.setup()
+    # Lazy: the embedder (torch) and the settings need django.setup() and are slow to load.
+    from django.conf import settings
+
+    from alexandria.embeddings import get_embedder
+    from alexandria.layers.merge_decision import decide_pairs
+
+    for decision in decide_pairs(pairs, get_embedder(), recall=settings.MERGE_RECALL_THRESHOLD):
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "decision": decision.decision,
+                    "reason": decision.reason,
+                    "similarity": decision.similarity,
+                }
+            )
+            + "\n"
+        )
+    return 0
+
+
+def add_merge_decide(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "merge-decide",
+        help="Decide merge / verify / apart for each {a, b, kind} line with the embedder and "
+        "guards the merge task uses (an instruction: goal line, then one step per line). "
+        "Bad input exits 2 before anything is printed.",
+    )
+    parser.add_argument("pairs", help='JSON lines {"a", "b", "kind"}; - = stdin')
+    parser.set_defaults(handler=cmd_merge_decide)
+
+
+COMMANDS: list[Callable[[Any], None]] = [
+    add_ask,
+    add_demo,
+    add_audit_retention,
+    add_stance_decide,
+    add_merge_decide,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

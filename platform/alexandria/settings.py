@@ -83,7 +83,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "alexandria.core.security.ContentSecurityPolicyMiddleware",
 ]
+# Django 5.2 has no CSP of its own. The pages are the admin and the Swagger UI (script and
+# styles from its CDN, a few inline styles); the API itself answers JSON.
+_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; "
+    f"script-src 'self' {_SWAGGER_CDN}; "
+    f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
+    f"img-src 'self' data: {_SWAGGER_CDN}; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
 
 ROOT_URLCONF = "alexandria.urls"
 WSGI_APPLICATION = "alexandria.wsgi.application"
@@ -178,8 +191,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "alexandria.core.error_handler.exception_handler",
+    # Every JSON body is parsed strictly (UTF-8, depth, finite numbers: core.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "alexandria.core.parsers.StrictUtf8JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # The browsable API only while developing: production answers JSON alone.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *([] if PRODUCTION or not DEBUG else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+    ],
+    # A view that names no throttle is held to the "contributor" rate (core.throttles).
+    "DEFAULT_THROTTLE_CLASSES": ["alexandria.core.throttles.MemberRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "contributor": os.environ.get("THROTTLE_CONTRIBUTOR", "600/min"),
+        # /ask embeds the question and may call a server-side LLM: a lower limit of its own.
+        "ask": os.environ.get("THROTTLE_ASK", "30/min"),
         "submit": os.environ.get("THROTTLE_SUBMIT", "30/min"),
         "node": os.environ.get("THROTTLE_NODE", "6000/min"),
         # All the nodes of one contributor together (a member can't multiply their budget).
@@ -228,13 +256,19 @@ SEARCH_INDEX_ON_COMMIT = env_bool("SEARCH_INDEX_ON_COMMIT", True)
 ASK_NEIGHBOUR_THRESHOLD = env_float("ASK_NEIGHBOUR_THRESHOLD", 0.55)
 ASK_INSTRUCTION_THRESHOLD = env_float("ASK_INSTRUCTION_THRESHOLD", 0.45)
 ASK_SUMMARY_TIMEOUT_SECONDS = env_float("ASK_SUMMARY_TIMEOUT_SECONDS", 20.0)
+# Stance judgements (judge_stance jobs) for pairs of neighbouring hypotheses: each run scans up
+# to STANCE_ITEMS_PER_RUN unscanned items, each against its STANCE_NEIGHBOURS nearest
+# hypotheses (at least ASK_NEIGHBOUR_THRESHOLD similar), and queues at most
+# STANCE_JOBS_PER_RUN jobs.
+STANCE_ITEMS_PER_RUN = env_int("STANCE_ITEMS_PER_RUN", 500)
+STANCE_NEIGHBOURS = env_int("STANCE_NEIGHBOURS", 5)
+STANCE_JOBS_PER_RUN = env_int("STANCE_JOBS_PER_RUN", 200)
 
 # Layers (alexandria.layers). Merge: pairs at or above MERGE_RECALL_THRESHOLD are candidates;
-# at or above MERGE_DIRECT_THRESHOLD (and passing the guards) they merge without an LLM; in
-# between a verify_merge job decides. Each item is compared with its MERGE_NEIGHBOURS nearest
-# settled items, MERGE_BATCH_SIZE unchecked items per run.
+# only texts equal after normalisation merge directly, a pair the guards object to stays apart
+# and any other goes to a verify_merge vote (layers.merge_decision). Each item is compared with
+# its MERGE_NEIGHBOURS nearest settled items, MERGE_BATCH_SIZE unchecked items per run.
 MERGE_RECALL_THRESHOLD = env_float("MERGE_RECALL_THRESHOLD", 0.8)
-MERGE_DIRECT_THRESHOLD = env_float("MERGE_DIRECT_THRESHOLD", 0.93)
 MERGE_NEIGHBOURS = env_int("MERGE_NEIGHBOURS", 8)
 MERGE_BATCH_SIZE = env_int("MERGE_BATCH_SIZE", 5000)
 # Abstraction: layers 1..ABSTRACTION_MAX_LAYERS; a new item at least
@@ -243,6 +277,23 @@ ABSTRACTION_MAX_LAYERS = env_int("ABSTRACTION_MAX_LAYERS", 3)
 ABSTRACTION_NOVELTY_THRESHOLD = env_float("ABSTRACTION_NOVELTY_THRESHOLD", 0.9)
 ABSTRACTION_NEIGHBOURS_PER_PROBE = env_int("ABSTRACTION_NEIGHBOURS_PER_PROBE", 4)
 ABSTRACTION_NODES_PER_RUN = env_int("ABSTRACTION_NODES_PER_RUN", 200)
+# Support of layer-1 claims (pipeline.services.support): an anchor stays cited only if its span
+# shares a content word with the claim or reaches this cosine similarity (minilm). Measured on
+# tests/data/support_pairs.jsonl (tests/pipeline/test_support.py): every supporting pair
+# without a shared word scores >= 0.42, every English unrelated pair <= 0.36 (German ones,
+# which minilm reads poorly, up to 0.42: those go on to the verify_support job). 0.4 drops the
+# obvious misfits and no support: a dropped anchor is lost evidence, a kept one costs a job.
+SUPPORT_SIMILARITY_FLOOR = env_float("SUPPORT_SIMILARITY_FLOOR", 0.4)
+# Layer >= 2: a combined item stays in derived_from only if it shares a content word with the
+# new item or reaches this similarity (same measurement).
+PROVENANCE_SIMILARITY_FLOOR = env_float("PROVENANCE_SIMILARITY_FLOOR", 0.4)
+# Stop criteria judged on a layer's new items: once LAYER_STOP_MIN_JUDGED items are judged
+# (or proposed), a layer stops when more than LAYER_STOP_USELESS_SHARE of them were judged
+# useless by judge_usefulness jobs, or more than LAYER_STOP_RESTATED_SHARE of the proposed ones
+# were dropped as too similar to the items they combine.
+LAYER_STOP_MIN_JUDGED = env_int("LAYER_STOP_MIN_JUDGED", 10)
+LAYER_STOP_USELESS_SHARE = env_float("LAYER_STOP_USELESS_SHARE", 0.5)
+LAYER_STOP_RESTATED_SHARE = env_float("LAYER_STOP_RESTATED_SHARE", 0.5)
 
 # Discord bot service account: the bot authenticates with this token and names the acting
 # member in the X-Discord-User header.
@@ -258,6 +309,17 @@ LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
 # Submissions larger than this are refused with HTTP 413.
 SUBMISSION_MAX_BYTES = env_int("SUBMISSION_MAX_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SUBMISSION_MAX_BYTES * 2 + 1024 * 1024
+# Uploaded files are extracted by a worker (sources.uploads): a soft limit in seconds (the
+# source fails with the reason), and PDFs' limits (pages, text per byte of file, bytes any one
+# stream may decompress to) refuse decompression bombs before they cost that long.
+SOURCE_EXTRACTION_SECONDS = env_int("SOURCE_EXTRACTION_SECONDS", 120)
+PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 2000)
+PDF_MAX_EXPANSION = env_int("PDF_MAX_EXPANSION", 20)
+PDF_MAX_STREAM_BYTES = env_int("PDF_MAX_STREAM_BYTES", 32 * 1024 * 1024)
+# A source waiting this long (beyond extraction's limit) in a stage a worker should have
+# finished is stuck: the reconciler restarts the stage, at most SOURCE_MAX_ATTEMPTS times.
+SOURCE_STUCK_AFTER_SECONDS = env_int("SOURCE_STUCK_AFTER_SECONDS", 300)
+SOURCE_MAX_ATTEMPTS = env_int("SOURCE_MAX_ATTEMPTS", 3)
 
 # Copyright retention (§§ 44b/60d UrhG): a source's text is kept only until its analysis ends.
 # Nothing stored may repeat RETENTION_MAX_RUN_WORDS or more consecutive words of a source
@@ -297,7 +359,7 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     # Health probes come from the load balancer over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health\Z"]
 
 # Chunking: ~200 words per chunk (LAION's Knowledge-Unit study found it better than 500), with
 # read-only context around each chunk so cross-sentence facts keep their referents.

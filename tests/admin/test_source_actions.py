@@ -53,7 +53,7 @@ def test_requeue_resets_a_failed_source_and_enqueues_ingestion_on_commit(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"status": Source.Status.ANALYSED}, "Only failed or received sources"),
+        ({"status": Source.Status.ANALYSED}, "Only failed, stuck or received sources"),
         ({"status": Source.Status.FAILED, "text": "", "text_purged_at": timezone.now()}, "purged"),
     ],
 )

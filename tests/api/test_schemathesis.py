@@ -8,9 +8,11 @@ Generation is derandomised and bounded (EXAMPLES per operation), so a failure re
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -69,7 +71,9 @@ class Seeded:
 @pytest.fixture
 def seeded(live_server, settings, monkeypatch) -> Seeded:
     # DRF binds DEFAULT_THROTTLE_RATES to the throttle classes at import; raise them there.
-    rates = {scope: "100000/min" for scope in ("contributor", "submit", "node", "node_owner")}
+    rates = {
+        scope: "100000/min" for scope in ("contributor", "ask", "submit", "node", "node_owner")
+    }
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", rates)
     settings.DISCORD_MODERATOR_IDS = [BOT_MEMBER]
@@ -157,3 +161,62 @@ def test_every_operation_answers_within_its_schema(live_server, seeded, caller):
             except (Exception, BaseExceptionGroup) as exc:
                 failures.append(f"{operation.label} [{mode.value}]: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+# Hostile bodies (issue 21) on every JSON operation: nesting far past MAX_JSON_DEPTH, and
+# strings no text should be (a lone surrogate, only zero-width characters, direction
+# overrides, NUL, combining marks alone) or numbers past a float. Sent raw, as an attacker
+# would, so the escapes reach the server's parser as they are.
+EDGE_STRINGS = [
+    "\\ud800",
+    "a\\udfffb",
+    "\\u200b\\u200c\\u200d\\u2060",
+    "\\u202eevil\\u202c",
+    "\\u0000",
+    "\\u0301\\u0301",
+    "\\ud83d\\ude00 ok",
+]
+HOSTILE_BODIES = [
+    "[" * 3000 + "]" * 3000,
+    '{"a":' * 2000 + "1" + "}" * 2000,
+    '{"x": 1e999}',
+]
+
+
+def _json_operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield path, method, content["application/json"].get("schema", {})
+
+
+def _properties(schema: dict, components: dict) -> list[str]:
+    ref = schema.get("$ref", "")
+    if ref:
+        schema = components[ref.rsplit("/", 1)[-1]]
+    return list(schema.get("properties", {})) or ["text"]
+
+
+@pytest.mark.parametrize("caller", ["node", "bot"])
+def test_hostile_json_bodies_get_no_server_error(live_server, seeded, caller):
+    schema = requests.get(f"{live_server.url}/api/v1/schema?format=json", timeout=10).json()
+    components = schema.get("components", {}).get("schemas", {})
+    headers = {**callers(seeded)[caller], "Content-Type": "application/json"}
+    errors = []
+    for path, method, body_schema in _json_operations(schema):
+        url = live_server.url + path
+        for name, value in seeded.path_values.get(path, {}).items():
+            url = url.replace("{" + name + "}", str(value))
+        url = re.sub(r"\{[^}]+\}", "1", url)
+        names = _properties(body_schema, components)
+        bodies = HOSTILE_BODIES + [
+            "{" + ",".join(f'"{name}": "{edge}"' for name in names) + "}" for edge in EDGE_STRINGS
+        ]
+        for body in bodies:
+            response = requests.request(
+                method, url, data=body.encode(), headers=headers, timeout=30
+            )
+            if response.status_code >= 500 or "json" not in response.headers["Content-Type"]:
+                errors.append(f"{method.upper()} {path} {body[:40]!r}: {response.status_code}")
+    assert not errors, "\n".join(errors)

@@ -229,6 +229,7 @@ def test_status_changes_can_go_to_the_channel(run, backend, api):
 
 
 SPAN_SHA256, SOURCE_SHA256 = "ab" * 32, "cd" * 32
+SPAN_HASH = SPAN_SHA256
 LINK = "https://example.org/l#:~:text=one%20of%20the%20largest%20libraries"
 
 
@@ -318,6 +319,74 @@ def test_review_embed_fits_even_with_huge_evidence(run, backend, api):
     interaction = make_interaction()
     run(cog.review.callback(cog, interaction))
     assert_fits(embeds_sent(interaction)[0])
+
+
+def provenance_node(item_id: int, layer: int, depth: int, derived_from=(), **extra) -> dict:
+    return {
+        "id": item_id,
+        "kind": "hypothesis",
+        "layer": layer,
+        "status": "accepted",
+        "text": f"Claim {item_id}",
+        "depth": depth,
+        "derived_from": list(derived_from),
+        "anchors": [citation(title="Libraries", url="https://example.org/l")] if layer == 1 else [],
+        **extra,
+    }
+
+
+def test_review_of_an_abstraction_shows_its_provenance_tree(run, backend, api):
+    layered = task()
+    layered["item"].update(id=9, layer=3, text="Ancient scholarship was religious.")
+    layered["anchors"], layered["sources"] = [], []
+    layered["provenance"] = {
+        "items": [
+            provenance_node(7, 2, 1, [1, 2]),
+            provenance_node(8, 2, 1, [2], text="", status="hidden"),
+            provenance_node(1, 1, 2),
+            provenance_node(2, 1, 2),
+        ],
+        "omitted": 0,
+    }
+    backend.route("GET", "/api/v1/reviews/next", body={"task": layered})
+    cog = ReviewCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.review.callback(cog, interaction))
+    embed = interaction.followup.send.await_args.kwargs["embed"]
+    [field] = embed.fields
+    assert field.name == "Evidence: what #9 rests on"
+    lines = field.value.split("\n")
+    assert lines[0] == "• #7 (layer 2, accepted) Claim 7"
+    assert lines[1].endswith("• #1 (layer 1, accepted) Claim 1")
+    anchor = lines[2]
+    assert "Libraries [30:58]" in anchor and "one of the largest libraries" in anchor
+    assert f"<{LINK}>" in anchor and f"span `{SPAN_HASH[:16]}…`" in anchor
+    assert any(line.endswith("#8 (layer 2, hidden) *(hidden)*") for line in lines)
+    assert sum("#2 (layer 1" in line for line in lines) == 1  # shared bases are shown once
+    assert "more" not in field.value
+
+
+def test_review_evidence_is_cut_and_counts_what_it_leaves_out(run, backend, api):
+    layered = task()
+    layered["item"].update(layer=5)
+    deep = [provenance_node(n, 5 - n, n, [n + 1]) for n in range(1, 5)]
+    wide = [provenance_node(100 + n, 1, 1, text="w" * 900) for n in range(30)]
+    layered["provenance"] = {"items": deep + wide, "omitted": 7}
+    backend.route("GET", "/api/v1/reviews/next", body={"task": layered})
+    cog = ReviewCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.review.callback(cog, interaction))
+    embed = interaction.followup.send.await_args.kwargs["embed"]
+    assert_fits(embed)
+    evidence = [f for f in embed.fields if f.name.startswith("Evidence")]
+    assert len(evidence) == 3
+    shown = sum(
+        line.lstrip("\N{EM SPACE}").startswith("• #")
+        for f in evidence
+        for line in f.value.split("\n")
+    )
+    assert "#4 (layer 1" not in "".join(f.value for f in evidence)  # below the depth shown
+    assert evidence[-1].value.endswith(f"…and {len(deep) + len(wide) - shown + 7} more")
 
 
 def test_review_with_nothing_left(run, backend, api):
@@ -467,7 +536,7 @@ def test_ask_pages_results_and_follows_the_channel_age_rating(run, backend, api,
     backend.route("GET", "/api/v1/ask", body={"query": "library", "results": results})
     cog = AskCog(fake_bot(), api)
     interaction = make_interaction(nsfw=nsfw)
-    run(cog.ask.callback(cog, interaction, query="library", reviewed_only=True))
+    run(cog.ask.callback(cog, interaction, query="library"))
     interaction.response.defer.assert_awaited_once()
     params = query(backend.requests[0])
     assert params == {"q": "library", "min_status": "accepted", "max_age_rating": age}
@@ -477,7 +546,99 @@ def test_ask_pages_results_and_follows_the_channel_age_rating(run, backend, api,
     assert len(view.pages) == 3
     for page in view.pages:
         assert_fits(page)
-    assert "chars 30\N{EN DASH}58" in view.pages[1].fields[-1].name
+    assert "chars 30\N{EN DASH}58" in view.pages[1].fields[0].name
+
+
+def listed(item_id: int, text: str, *, sources: int = 1) -> dict:
+    """An item as the API lists it under a result, with its own citations."""
+    return {
+        "id": item_id,
+        "kind": "hypothesis",
+        "layer": 1,
+        "text": text,
+        "status": "accepted",
+        "sources": [
+            citation(30 + n, 58 + n, title="Libraries", url="https://example.org/l")
+            for n in range(sources)
+        ],
+    }
+
+
+def test_ask_shows_the_summary_with_its_citations_then_every_item_cited(run, backend, api):
+    result = ask_result(1)
+    result["pro"] = [listed(101, "Pro @everyone"), listed(102, "Pro two", sources=4)]
+    result["contra"] = [listed(201, "Contra one")]
+    result["related"] = [listed(301, "Related one")]
+    result["instructions"] = [{**listed(401, "Do this"), "kind": "instruction"}]
+    summary = {
+        "text": "Libraries were large [1] and argued about [101].",
+        "cited_item_ids": [1, 101],
+    }
+    body = {"query": "library", "results": [result], "summary": summary}
+    backend.route("GET", "/api/v1/ask", body=body)
+    cog = AskCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.ask.callback(cog, interaction, query="library"))
+
+    call = interaction.followup.send.await_args
+    assert call.kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    first, page = call.kwargs["view"].pages
+    assert call.kwargs["embed"] is first
+    assert (first.title, first.description) == ("Summary", summary["text"])
+    cited = {field.name: field.value for field in first.fields}
+    assert list(cited) == ["Cited #1 · hypothesis, accepted", "Cited #101 · hypothesis, accepted"]
+    line = "Libraries [30:58] \N{LEFT DOUBLE QUOTATION MARK}one of the largest libraries"
+    main, pro = cited.values()
+    assert "Libraries [30:58] \N{LEFT DOUBLE QUOTATION MARK}" + "f" * 20 in main
+    assert line in pro and f"<{LINK}>" in pro
+    assert "Pro @everyone" in cited["Cited #101 · hypothesis, accepted"]
+
+    groups = {field.name: field.value for field in page.fields}
+    assert {"Supporting", "Contradicting", "Related", "Instructions"} <= groups.keys()
+    for name in ("Supporting", "Contradicting", "Related", "Instructions"):
+        assert line in groups[name], name
+    assert "…and 2 more" in groups["Supporting"]  # Pro two's other citations
+    for embed in (first, page):
+        assert_fits(embed)
+
+
+def test_ask_without_summary_or_related_lists(run, backend, api):
+    result = ask_result(1)
+    result.pop("pro")
+    body = {"query": "library", "results": [result], "summary": None}
+    backend.route("GET", "/api/v1/ask", body=body)
+    cog = AskCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.ask.callback(cog, interaction, query="library"))
+    call = interaction.followup.send.await_args
+    assert "view" not in call.kwargs
+    embed = call.kwargs["embed"]
+    assert embed.title == "Hypothesis #1 (layer 1)"
+    names = [field.name for field in embed.fields]
+    assert "Contradicting" in names and "Related" not in names and "Supporting" not in names
+    # A listed item without citations says so rather than looking cited.
+    contra = embed.fields[names.index("Contradicting")].value
+    assert "(no citation)" in contra
+
+
+def test_ask_summary_and_lists_fit_discord_however_much_is_cited(run, backend, api):
+    result = ask_result(1, big=True)
+    many = [listed(1000 + n, "x" * 3000, sources=5) for n in range(12)]
+    for key in ("pro", "contra", "related", "instructions"):
+        result[key] = many
+    summary = {"text": "S" * 5000, "cited_item_ids": [1, *(item["id"] for item in many), 99]}
+    backend.route(
+        "GET", "/api/v1/ask", body={"query": "q", "results": [result], "summary": summary}
+    )
+    cog = AskCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.ask.callback(cog, interaction, query="q"))
+    first, page = interaction.followup.send.await_args.kwargs["view"].pages
+    for embed in (first, page):
+        assert_fits(embed)
+    assert first.fields[0].name == "Cited #1 · hypothesis, accepted"
+    assert page.fields[0].name.startswith("Libraries · chars 30")
+    assert any(field.name == "More sources" for field in page.fields)
 
 
 def test_ask_pages_turn_only_for_the_asker(run, backend, api):

@@ -63,9 +63,12 @@ def test_submit_and_follow_a_text(live_api, run, transactional_db):
     result = run(live_api.submit_text(actor, TEXT, title="Libraries", url="https://example.org/l"))
     assert result["duplicate"] is False
     source_id = result["source"]["id"]
-    again = run(live_api.submit_text(MEMBERS[1], TEXT + "\n"))
+    again = run(live_api.submit_text(actor, TEXT + "\n"))
     assert again["duplicate"] is True
     assert again["source"]["id"] == source_id
+    # Another member is told the text is known, not whose source it is (issue 21).
+    with pytest.raises(Conflict, match="another member"):
+        run(live_api.submit_text(MEMBERS[1], TEXT + "\n"))
     status = run(live_api.source(actor, source_id))
     assert status["id"] == source_id
     assert status["title"] == "Libraries"
@@ -157,7 +160,7 @@ def test_ask_answers_with_anchored_sources(live_api, run, pending_item, settings
     # The same answer through the cog: one page, with the exact position.
     cog = AskCog(None, live_api)
     interaction = make_interaction(MEMBERS[0].id)
-    run(cog.ask.callback(cog, interaction, query="largest library", reviewed_only=True))
+    run(cog.ask.callback(cog, interaction, query="largest library"))
     embed = interaction.followup.send.await_args.kwargs["embed"]
     assert "chars 30\N{EN DASH}58" in embed.fields[-1].name
     assert source["span_sha256"] in embed.fields[-1].value

@@ -319,7 +319,7 @@ def scenario(run: Run) -> dict[str, Any]:
     from tests.pipeline.scripted import KIND_NAMES
     from tests.support.fake_openai import FakeOpenAIServer
 
-    kinds = [*KIND_NAMES, "verify_merge", "abstract"]
+    kinds = [*KIND_NAMES, "verify_merge", "abstract", "judge_stance"]
     submitted = texts()
     member = Actor(int(MEMBER), "e2e member")
 
@@ -493,7 +493,12 @@ def scenario(run: Run) -> dict[str, Any]:
                     "GET",
                     "ask",
                     member,
-                    params={"q": "Where did Marie Curie study?", "summary": "false"},
+                    # Nothing is reviewed in this run: pending items are asked for.
+                    params={
+                        "q": "Where did Marie Curie study?",
+                        "summary": "false",
+                        "min_status": "pending",
+                    },
                 )
 
         answer = wait_until(

@@ -42,9 +42,7 @@ def test_the_import_contracts_hold():
 @pytest.fixture
 def tree_copy(tmp_path) -> Path:
     for name in ("tasks", "jobkinds", "worker", "bot", "platform/alexandria"):
-        shutil.copytree(
-            REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 

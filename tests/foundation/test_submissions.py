@@ -13,13 +13,16 @@ def test_submitting_the_same_text_twice_yields_one_source(bot_client, bot_client
     first = bot_client.post("/api/v1/sources", {"text": TEXT, "title": "Anchors"}, format="json")
     assert first.status_code == 201, first.json()
     assert first.json()["duplicate"] is False
-    # Whitespace differences normalise to the same text; another member submits it.
-    again = bot_client_for("100000000000000009").post(
+    # Whitespace differences normalise to the same text.
+    again = bot_client.post(
         "/api/v1/sources", {"text": TEXT.replace(" ", "  ") + "\n"}, format="json"
     )
     assert again.status_code == 200
     assert again.json()["duplicate"] is True
     assert again.json()["source"]["id"] == first.json()["source"]["id"]
+    # Another member learns it is known, not whose source it is (issue 21).
+    other = bot_client_for("100000000000000009").post("/api/v1/sources", {"text": TEXT})
+    assert other.status_code == 409 and "source" not in other.json()
     assert Source.objects.count() == 1
 
 

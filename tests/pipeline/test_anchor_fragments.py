@@ -51,7 +51,8 @@ def quotes_of(sentence: str) -> list[str]:
 def facts_for(name: str, sentence: str) -> list[ScriptedFact]:
     entity = {"name": name, "type": "person"}
     return [
-        ScriptedFact(name, attribute(name, f"claim {n}", "counting machines", quote), [entity])
+        # The predicate's words are the sentence's, as the server requires (issue 21).
+        ScriptedFact(name, attribute(name, f"studied {n}", "counting machines", quote), [entity])
         for n, quote in enumerate(quotes_of(sentence))
     ]
 

@@ -70,12 +70,14 @@ def test_submission_to_purge_through_the_node_api(bot_client, registered_node, f
 
     kinds = work_through_api(node_client(registered_node.token), fake_openai.base_url, source)
 
-    # Graph first, then resolution of the uncertain pair, then derive and reconstruct.
+    # Graph first, then resolution of the uncertain pair, then derive and reconstruct, then
+    # the support of the two stored items.
     assert kinds == [
         *["extract_graph"] * 3,
         "resolve_entities",
         "derive",
         "reconstruct",
+        *["verify_support"] * 2,
         "describe",
         "rate_age",
     ], kinds
@@ -109,6 +111,7 @@ def test_submission_to_purge_through_the_node_api(bot_client, registered_node, f
 
     items = {item.kind: item for item in KnowledgeItem.objects.filter(job__source=source)}
     assert sorted(items) == ["hypothesis", "instruction"]
+    assert {item.support for item in items.values()} == {"supported"}
     hypothesis = items["hypothesis"]
     assert hypothesis.layer == 1
     assert hypothesis.author.discord_id == "100000000000000001"

@@ -109,7 +109,11 @@ def test_an_anchored_sentence_is_copied_all_the_same_but_its_fragment_may_be_quo
 def test_reconciliation_finishes_a_source_whose_last_job_failed(member, node):
     source = submit_document(CURIE, CURIE_TITLE, member)
     model = ScriptedModel(facts=CURIE_GRAPH)
-    drain(node, scripted(model), kinds=["extract_graph", "resolve_entities", "derive"])
+    drain(
+        node,
+        scripted(model),
+        kinds=["extract_graph", "resolve_entities", "derive", "verify_support"],
+    )
     (reconstruct,) = source.jobs.filter(kind="reconstruct")
     for job in source.jobs.filter(kind__in=["describe", "rate_age"]):
         cancel_job(job, reason="test")

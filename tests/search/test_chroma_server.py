@@ -69,6 +69,7 @@ def test_rebuild_index_against_a_chroma_server(kb, chroma_server, capsys, settin
     item = kb.item(
         "Honey bees communicate food locations by dancing.",
         anchors=[kb.anchor(source, "Honey bees dance to show where food is")],
+        status="accepted",
     )
     kb.item("This claim was rejected.", status="rejected")
 

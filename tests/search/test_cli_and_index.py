@@ -23,9 +23,15 @@ def test_alexandria_ask_prints_a_grounded_answer(kb, capsys):
     kb.sync()
 
     assert main(["ask", "How do bees share where food is?", "--no-summary"]) == 0
+    assert "Nothing in the knowledge base matches" in capsys.readouterr().out  # pending only
 
+    argv = ["ask", "How do bees share where food is?", "--no-summary", "--min-status", "pending"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"1. #{item.pk} (L1 hypothesis, pending) Honey bees communicate" in out
+    assert (
+        f"1. #{item.pk} (L1 hypothesis) Honey bees communicate food locations by dancing."
+        "  (pending review)"
+    ) in out
     assert (
         f"https://example.org/bees  [{anchor.start}:{anchor.end}]  "
         '"Honey bees dance \u2026 where food is"'
@@ -46,9 +52,16 @@ def test_demo_checks_each_citation_against_the_original(kb):
         "text_start": anchor.text_start,
         "text_end": anchor.text_end,
     }
-    answer = {"results": [{"sources": [cited]}]}
-    assert _check_grounding(answer, {source.pk: TEXT}) == 1
-    shifted = {"results": [{"sources": [{**cited, "end": anchor.end - 1}]}]}
+    answer = {
+        "results": [{"item": {"id": 1}, "sources": [cited], "pro": [{"id": 2, "sources": [cited]}]}]
+    }
+    assert _check_grounding(answer, {source.pk: TEXT}) == 2
+    uncited = {
+        "results": [{"item": {"id": 1}, "sources": [cited], "related": [{"id": 3, "sources": []}]}]
+    }
+    with pytest.raises(SystemExit, match="#3 is shown without citations"):
+        _check_grounding(uncited, {source.pk: TEXT})
+    shifted = {"results": [{"item": {"id": 1}, "sources": [{**cited, "end": anchor.end - 1}]}]}
     with pytest.raises(SystemExit, match="grounding broken"):
         _check_grounding(shifted, {source.pk: TEXT})
     with pytest.raises(SystemExit, match="grounding broken"):

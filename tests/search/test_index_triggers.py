@@ -15,6 +15,7 @@ from alexandria.layers.models import MergeRecord
 from alexandria.layers.services.merging import run_merge, split_merge
 from alexandria.pipeline.services.derivation import DerivationCheck, DerivedItem, store_items
 from alexandria.pipeline.services.profile import store_profile_result
+from alexandria.pipeline.services.support import apply_verdict
 from alexandria.reviews.models import EditProposal
 from alexandria.reviews.services import accept_edit, settle_if_decided
 
@@ -71,6 +72,10 @@ def test_derived_items_are_indexed_with_their_sources(kb, on_commit):
     )
     with on_commit():
         [item] = store_items(job, check, prompt_version="1")
+    # Not shown before its evidence is verified; indexed once a verify_support job says so.
+    assert item.pk not in indexed(kb)
+    with on_commit():
+        apply_verdict(item.support_job, {"verdict": "supports", "reason": "the span says so"})
     entry = indexed(kb)[item.pk]
     assert entry["text"] == "Bees dance to share food sites."
     assert entry["source_ids"] == str(source.pk) and entry["status"] == "pending"

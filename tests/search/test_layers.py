@@ -102,7 +102,6 @@ def test_a_node_climbs_one_layer(kb, layer_one, django_capture_on_commit_callbac
     assert (run.phase, run.items_created, run.dropped_not_novel) == ("done", 2, 1)
 
 
-
 def test_new_layer_items_are_indexed_once_stored(
     kb, layer_one, settings, django_capture_on_commit_callbacks
 ):
@@ -131,6 +130,7 @@ def test_new_layer_items_are_indexed_once_stored(
         )
     [new_item] = KnowledgeItem.objects.filter(layer=2)
     assert kb.index.count(2) == 1 and new_item.pk in kb.index.vectors(2, [new_item.pk])
+
 
 def test_useless_nodes_end_their_branch(kb, layer_one):
     schedule_abstractions()

@@ -1,9 +1,12 @@
-"""Merging stored items: paraphrases merge, look-alikes don't, provenance is united, splits
-restore, and uncertain pairs are settled by a verify_merge vote."""
+"""Merging stored items: equal texts merge, look-alikes don't, paraphrases go to a vote,
+provenance is united, splits restore, and ``alexandria merge-decide`` decides as the task does."""
+
+import json
 
 import numpy as np
 import pytest
 
+from alexandria.cli import main
 from alexandria.jobs.handlers import get_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.knowledge.models import KnowledgeItem
@@ -23,12 +26,12 @@ def two_sources(kb):
     return a, b
 
 
-def test_paraphrases_merge_with_the_union_of_provenance(kb, two_sources):
+def test_equal_texts_merge_with_the_union_of_provenance(kb, two_sources):
     a, b = two_sources
     anchor_a = kb.anchor(a, "Smoking causes lung cancer")
     anchor_b = kb.anchor(b, "Lung cancer is caused by smoking")
     first = kb.item("Smoking causes lung cancer.", anchors=[anchor_a])
-    second = kb.item("Lung cancer is caused by smoking.", anchors=[anchor_b])
+    second = kb.item("smoking causes  lung-cancer", anchors=[anchor_b])
     kb.sync()
 
     report = run_merge(1, index=kb.index)
@@ -39,8 +42,19 @@ def test_paraphrases_merge_with_the_union_of_provenance(kb, two_sources):
     assert set(first.anchors.all()) == {anchor_a, anchor_b}
     record = MergeRecord.objects.get()
     assert (record.canonical_id, record.merged_id, record.method) == (first.pk, second.pk, "guard")
-    assert record.similarity > 0.93
+    assert record.similarity > 0.9
     assert list(record.added_anchors.all()) == [anchor_b]
+
+
+def test_a_paraphrase_in_the_passive_goes_to_a_vote(kb):
+    kb.item("Smoking causes lung cancer.")
+    kb.item("Lung cancer is caused by smoking.")
+    kb.sync()
+
+    report = run_merge(1, index=kb.index)
+
+    assert report.merged == 0 and report.verifications == 1
+    assert MergeVerification.objects.get().similarity > 0.93
 
 
 @pytest.mark.parametrize(
@@ -50,6 +64,7 @@ def test_paraphrases_merge_with_the_union_of_provenance(kb, two_sources):
         ("Dogs bite cats.", "Cats bite dogs."),
         ("The vaccine prevented 90% of infections.", "The vaccine prevented 60% of infections."),
         ("Exercise lowers blood pressure.", "Exercise raises blood pressure."),
+        ("Exercise lowers blood pressure.", "Exercise may lower blood pressure."),
     ],
 )
 def test_look_alikes_never_merge_nor_go_to_a_vote(kb, text, other):
@@ -68,11 +83,11 @@ def test_look_alikes_never_merge_nor_go_to_a_vote(kb, text, other):
 
 def test_no_transitive_chain_through_the_database(db, settings, search_index):
     """A~B and B~C but A≁C: C stays on its own (it may only join through A, the canonical)."""
-    angle = np.radians(18.2)
+    angle = np.radians(22)  # A~B, B~C: cos 22° ≈ 0.93; A~C: cos 44° ≈ 0.72 < recall
     vectors = {
-        "Alpha statement red": [1, 0],
-        "Alpha statement green": [np.cos(angle), np.sin(angle)],
-        "Alpha statement blue": [np.cos(2 * angle), np.sin(2 * angle)],
+        "Alpha statement.": [1, 0],
+        "alpha statement": [np.cos(angle), np.sin(angle)],
+        "ALPHA STATEMENT!": [np.cos(2 * angle), np.sin(2 * angle)],
     }
     index = VectorIndex(client=search_index.client, embedder=KeyedEmbedder(vectors))
     a, b, c = (KnowledgeItem.objects.create(kind="hypothesis", text=text) for text in vectors)
@@ -90,7 +105,7 @@ def test_a_new_item_joins_an_indexed_canonical_item(kb, two_sources):
     first = kb.item("Smoking causes lung cancer.", anchors=[kb.anchor(a, "Smoking causes")])
     kb.sync()
     run_merge(1, index=kb.index)
-    later = kb.item("Lung cancer is caused by smoking.", anchors=[kb.anchor(b, "Lung cancer")])
+    later = kb.item("smoking causes lung cancer", anchors=[kb.anchor(b, "Lung cancer")])
     kb.sync()
 
     report = run_merge(1, index=kb.index)
@@ -106,7 +121,7 @@ def test_split_restores_both_items(kb, two_sources):
     own = kb.anchor(a, "Smoking causes lung cancer")
     gained = kb.anchor(b, "Lung cancer is caused by smoking")
     first = kb.item("Smoking causes lung cancer.", anchors=[shared, own])
-    second = kb.item("Lung cancer is caused by smoking.", anchors=[shared, gained])
+    second = kb.item("Smoking causes lung cancer!", anchors=[shared, gained])
     kb.sync()
     run_merge(1, index=kb.index)
     record = MergeRecord.objects.get()
@@ -170,3 +185,102 @@ def test_a_no_vote_keeps_the_pair_apart(kb):
 
     assert not KnowledgeItem.objects.filter(merged_into__isnull=False).exists()
     assert MergeVerification.objects.get().same_meaning is False
+
+
+STEPS = ["Fill a pot with cold water", "Put the eggs in", "Boil them for nine minutes"]
+SAME_PAIRS = [
+    (
+        "hypothesis",
+        "Tariffs raise consumer prices.",
+        {},
+        "Consumer prices are raised by tariffs.",
+        {},
+    ),
+    ("hypothesis", "Tariffs raise consumer prices.", {}, "Tariffs may raise consumer prices.", {}),
+    ("hypothesis", "Tariffs raise consumer prices.", {}, "tariffs raise consumer prices", {}),
+    (
+        "instruction",
+        "Boil eggs",
+        {"steps": STEPS},
+        "Boil eggs",
+        {"steps": [STEPS[1], STEPS[0], STEPS[2]]},
+    ),
+]
+
+
+def _task_decision(report, verification, record):
+    if report.merged:
+        return "merge", record.similarity
+    if report.verifications:
+        return "verify", verification.similarity
+    (reason,) = report.vetoed
+    return "apart", reason
+
+
+@pytest.mark.parametrize(("kind", "text_a", "details_a", "text_b", "details_b"), SAME_PAIRS)
+def test_the_merge_task_and_merge_decide_take_one_path(
+    kb, tmp_path, capsys, kind, text_a, details_a, text_b, details_b
+):
+    kb.item(text_a, kind=kind, details=details_a)
+    kb.item(text_b, kind=kind, details=details_b)
+    kb.sync()
+    report = run_merge(1, index=kb.index)
+    task = _task_decision(report, MergeVerification.objects.first(), MergeRecord.objects.first())
+
+    def as_line(text, details):
+        steps = details.get("steps", [])
+        return "\n".join([text, *(f"- {step}" for step in steps)])
+
+    pairs = tmp_path / "pairs.jsonl"
+    line = {"a": as_line(text_a, details_a), "b": as_line(text_b, details_b), "kind": kind}
+    pairs.write_text(json.dumps(line) + "\n")
+    assert main(["merge-decide", str(pairs)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+
+    if task[0] == "apart":
+        assert (printed["decision"], printed["reason"]) == task
+    else:
+        assert printed["decision"] == task[0]
+        assert printed["similarity"] == pytest.approx(task[1], abs=1e-4)
+
+
+def test_merge_decide_prints_one_line_per_pair(db, settings, tmp_path, capsys):
+    settings.SEARCH_EMBEDDER = "minilm"
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [
+        {"a": "Rust is memory safe.", "b": "rust is memory-safe", "kind": "hypothesis"},
+        {"a": "Rust is memory safe.", "b": "Rust is not memory safe.", "kind": "hypothesis"},
+        {"a": "Rust is memory safe.", "b": "Bread needs yeast.", "kind": "hypothesis"},
+    ]
+    pairs.write_text("\n".join(json.dumps(row) for row in rows) + "\n\n")
+
+    assert main(["merge-decide", str(pairs)]) == 0
+
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(p["decision"], p["reason"]) for p in printed] == [
+        ("merge", "normalised_equal"),
+        ("apart", "negation"),
+        ("apart", "dissimilar"),
+    ]
+    assert all(0 <= p["similarity"] <= 1.0001 for p in printed)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("not json", "line 2: not JSON"),
+        ('{"a": "x", "b": "y", "kind": "claim"}', "line 2: 'kind'"),
+        ('{"a": "x", "kind": "hypothesis"}', "line 2: 'b'"),
+        ("[1, 2]", "line 2: expected a JSON object"),
+    ],
+)
+def test_merge_decide_rejects_a_bad_line_before_printing(tmp_path, capsys, bad, message):
+    pairs = tmp_path / "pairs.jsonl"
+    good = json.dumps({"a": "Rust is safe.", "b": "Rust is safe!", "kind": "hypothesis"})
+    pairs.write_text(f"{good}\n{bad}\n")
+
+    assert main(["merge-decide", str(pairs)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert message in err

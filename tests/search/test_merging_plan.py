@@ -13,13 +13,13 @@ def unit(angle_degrees: float) -> np.ndarray:
 def test_no_transitive_chain():
     # A~B (0.95), B~C (0.95), but A≁C (cos 36° ≈ 0.81 < recall): C must not join A's cluster.
     entries = [
-        MergeEntry(1, "hypothesis", "Alpha text red"),
-        MergeEntry(2, "hypothesis", "Alpha text green"),
-        MergeEntry(3, "hypothesis", "Alpha text blue"),
+        MergeEntry(1, "hypothesis", "Alpha text."),
+        MergeEntry(2, "hypothesis", "alpha text"),
+        MergeEntry(3, "hypothesis", "ALPHA  TEXT!"),
     ]
     vectors = np.vstack([unit(0), unit(18.2), unit(36.4)])
     assert vectors[0] @ vectors[2] < 0.82
-    plan = plan_merges(entries, vectors, recall=0.82, direct=0.93)
+    plan = plan_merges(entries, vectors, recall=0.82)
     assert [(p.canonical_id, p.item_id) for p in plan.merges] == [(1, 2)]
     assert plan.verifications == []
 
@@ -31,20 +31,33 @@ def test_fixed_items_absorb_but_never_merge():
         MergeEntry(7, "hypothesis", "Same words here"),
     ]
     vectors = np.vstack([unit(0), unit(0.5), unit(1)])
-    plan = plan_merges(entries, vectors, recall=0.8, direct=0.93)
+    plan = plan_merges(entries, vectors, recall=0.8)
     assert [(p.canonical_id, p.item_id) for p in plan.merges] == [(9, 7)]
 
 
 def test_kinds_never_merge_and_uncertain_pairs_go_to_a_vote():
     entries = [
-        MergeEntry(1, "hypothesis", "Coffee improves concentration."),
-        MergeEntry(2, "instruction", "Coffee improves concentration."),
-        MergeEntry(3, "hypothesis", "Coffee helps people concentrate."),
+        MergeEntry(1, "hypothesis", "Walking improves concentration."),
+        MergeEntry(2, "instruction", "Walking improves concentration."),
+        MergeEntry(3, "hypothesis", "Walking helps people concentrate."),
     ]
     vectors = np.vstack([unit(0), unit(0), unit(25)])  # cos 25° ≈ 0.906
-    plan = plan_merges(entries, vectors, recall=0.8, direct=0.93)
+    plan = plan_merges(entries, vectors, recall=0.8)
     assert plan.merges == []
     assert [(p.canonical_id, p.item_id) for p in plan.verifications] == [(1, 3)]
+
+
+def test_similarity_alone_never_merges_and_guards_count_their_vetoes():
+    entries = [
+        MergeEntry(1, "hypothesis", "Tariffs raise prices."),
+        MergeEntry(2, "hypothesis", "Prices are raised by tariffs."),
+        MergeEntry(3, "hypothesis", "Tariffs may raise prices."),
+    ]
+    vectors = np.vstack([unit(0), unit(1), unit(2)])  # all above 0.99
+    plan = plan_merges(entries, vectors, recall=0.8)
+    assert plan.merges == []
+    assert [(p.canonical_id, p.item_id) for p in plan.verifications] == [(1, 2)]
+    assert plan.vetoed == {"hedging": 2}
 
 
 def test_blocked_recall_matches_brute_force_on_clustered_data():

@@ -1,13 +1,16 @@
-"""Queries: grounded in exact source passages (also after the text is purged), filtered by
-layer, status and age rating; rejected, hidden and merged-away items never appear."""
+"""Queries: grounded in exact source passages (also after the text is purged) for every listed
+item, filtered by layer, status (accepted by default) and age rating; rejected, hidden and
+merged-away items never appear; pro/contra judged per pair, never from a document's stance."""
 
 import hashlib
 
 import pytest
 from django.utils import timezone
 
+from alexandria.jobs.models import Job
 from alexandria.knowledge.models import KnowledgeItem
-from alexandria.search.querying import ask
+from alexandria.search.models import StanceVerdict
+from alexandria.search.querying import ask, is_how_to
 from alexandria.sources.models import Source
 from alexandria.textproc.fragments import anchor_verifies
 
@@ -34,26 +37,36 @@ def world(kb):
             "contradicts": "Carbon dioxide has no effect on the climate.",
         },
     )
+    # Its own document asserts it ("supports"): that says nothing about the claim above.
     no_effect = kb.item(
         "Carbon dioxide has no measurable effect on the climate.",
         anchors=[kb.anchor(sceptic, "carbon dioxide has no measurable effect on climate")],
-        details={"stance": "refutes"},
+        status="accepted",
+        details={"stance": "supports"},
     )
     trees = kb.item(
         "Plant trees to remove carbon dioxide from the air.",
         kind="instruction",
         anchors=[kb.anchor(climate, "Planting trees removes carbon dioxide from the air")],
+        status="accepted",
         details={"goal": "remove carbon dioxide", "steps": ["Plant trees."]},
     )
     shelling = kb.item(
         "Artillery caused most deaths in trench warfare.",
         anchors=[kb.anchor(war, "Artillery shelling caused most battlefield deaths")],
+        status="accepted",
     )
     abstraction = kb.item(
         "Human emissions drive long-term climate change.",
         layer=2,
         derived_from=[warming],
-        details={"stance": "neutral", "relation": "consequence"},
+        status="accepted",
+        details={"stance": "supports", "relation": "cause"},
+    )
+    unreviewed = kb.item(
+        "Carbon dioxide from emissions heats the climate.",
+        anchors=[kb.anchor(climate, "Greenhouse gases trap heat")],
+        details={"stance": "supports"},
     )
     rejected = kb.item("Carbon dioxide emissions heat the climate badly.", status="rejected")
     hidden = kb.item("Carbon dioxide warms the climate, say secret sources.", status="hidden")
@@ -67,6 +80,7 @@ def world(kb):
         "trees": trees,
         "shelling": shelling,
         "abstraction": abstraction,
+        "unreviewed": unreviewed,
         "never": {rejected.pk, hidden.pk, merged_away.pk},
         "sources": (climate, sceptic, war),
     }
@@ -80,9 +94,13 @@ def test_answer_has_claims_arguments_instructions_and_sources(world, kb):
     result = ask("Does carbon dioxide warm the climate?", index=kb.index)
 
     top = result.results[0]
-    assert top.item.id == world["warming"].pk
-    assert world["no_effect"].pk in [ref.id for ref in top.contra]
+    assert top.item.id == world["warming"].pk and not result.how_to
+    # A negated statement of the same thing (also found by the claim's "contradicts" probe).
+    assert [ref.id for ref in top.contra] == [world["no_effect"].pk]
     assert world["trees"].pk in [ref.id for ref in top.instructions]
+    # Derived from the claim under "cause", with document stance "supports", but no verdict.
+    assert top.pro == []
+    assert world["abstraction"].pk in [ref.id for ref in top.related]
     assert [s.fragment for s in top.sources] == [
         "Rising carbon dioxide \u2026 the planet's climate"
     ]
@@ -91,6 +109,115 @@ def test_answer_has_claims_arguments_instructions_and_sources(world, kb):
         "https://example.org/climate#:~:text=Rising%20carbon%20dioxide,the%20planet%27s%20climate"
     )
     assert not all_ids(result) & world["never"]
+
+
+def test_every_listed_item_carries_its_citations(world, kb):
+    result = ask("Does carbon dioxide warm the climate?", index=kb.index, limit=10)
+    top = result.results[0]
+    listed = [ref for answer in result.results for ref in answer.listed()]
+    assert {world["no_effect"].pk, world["trees"].pk, world["abstraction"].pk} <= {
+        ref.id for ref in listed
+    }
+    assert all(ref.sources for ref in listed), [ref for ref in listed if not ref.sources]
+    by_id = {ref.id: ref for ref in listed}
+    assert [s.fragment for s in by_id[world["no_effect"].pk].sources] == [
+        "carbon dioxide has \u2026 effect on climate"
+    ]
+    # A layer-2 item cites what it was abstracted from.
+    assert by_id[world["abstraction"].pk].sources == top.item.sources
+    assert tuple(top.sources) == top.item.sources
+
+
+def test_pending_items_are_hidden_by_default_and_labelled_on_request(world, kb):
+    default = ask("Carbon dioxide heats the climate", index=kb.index, limit=10)
+    assert world["unreviewed"].pk not in all_ids(default)
+    assert {ref.status for a in default.results for ref in a.listed()} == {"accepted"}
+
+    everything = ask(
+        "Carbon dioxide heats the climate", min_status="pending", index=kb.index, limit=10
+    )
+    refs = {ref.id: ref for a in everything.results for ref in a.listed()}
+    assert refs[world["unreviewed"].pk].status == "pending"
+    assert refs[world["warming"].pk].status == "accepted"
+
+
+def test_a_how_to_question_is_answered_with_instructions_first(world, kb):
+    result = ask("How do I remove carbon dioxide from the air?", index=kb.index)
+
+    assert result.how_to
+    kinds = [answer.item.kind for answer in result.results]
+    assert kinds[0] == "instruction" and result.results[0].item.id == world["trees"].pk
+    assert "hypothesis" in kinds and kinds == sorted(kinds, key=lambda k: k != "instruction")
+    assert result.results[0].sources and result.results[0].item.sources
+    plain = ask("Does carbon dioxide warm the climate?", index=kb.index)
+    assert {answer.item.kind for answer in plain.results} == {"hypothesis"}
+
+
+@pytest.mark.parametrize(
+    ("question", "how_to"),
+    [
+        ("How do I plant a tree?", True),
+        ("how to bake bread", True),
+        ("How can I lower my blood pressure?", True),
+        ("What are the steps to file a patent?", True),
+        ("Wie kann ich Brot backen?", True),
+        ("Anleitung: Fahrrad reparieren", True),
+        ("How does carbon dioxide warm the climate?", False),
+        ("Why do bees dance?", False),
+        ("Wie wirkt Kohlendioxid auf das Klima?", False),
+    ],
+)
+def test_how_to_questions_are_recognised(question, how_to):
+    assert is_how_to(question) is how_to
+
+
+def test_a_negated_claim_asserted_by_its_document_is_not_pro(kb):
+    """The issue's case: "caffeine does not affect sleep", asserted by its own document, was
+    listed as supporting "caffeine reduces sleep quality"."""
+    source = kb.source("Notes", "Caffeine reduces sleep quality. Caffeine does not affect sleep.")
+    claim = kb.item(
+        "Caffeine reduces sleep quality.",
+        anchors=[kb.anchor(source, "Caffeine reduces sleep quality")],
+        status="accepted",
+        details={"stance": "supports"},
+    )
+    negated = kb.item(
+        "Caffeine does not affect sleep.",
+        anchors=[kb.anchor(source, "Caffeine does not affect sleep")],
+        status="accepted",
+        details={"stance": "supports"},
+    )
+    kb.sync()
+
+    [answer] = ask("Does caffeine reduce sleep quality?", index=kb.index, limit=1).results
+    assert answer.item.id == claim.pk
+    assert [ref.id for ref in answer.contra] == [negated.pk] and answer.pro == []
+
+    # A (weak) judge that calls it "supports" does not make it pro: the negation wins.
+    StanceVerdict.objects.create(
+        claim=claim, other=negated, relation="supports", decided_at=timezone.now()
+    )
+    [answer] = ask("Does caffeine reduce sleep quality?", index=kb.index, limit=1).results
+    assert [ref.id for ref in answer.contra] == [negated.pk] and answer.pro == []
+
+
+def test_a_stored_verdict_decides_and_reads_queue_no_job(world, kb):
+    warming, unreviewed = world["warming"], world["unreviewed"]
+    before = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
+    assert unreviewed.pk in [ref.id for ref in before.results[0].related]
+
+    StanceVerdict.objects.create(
+        claim=warming, other=unreviewed, relation="supports", decided_at=timezone.now()
+    )
+    after = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
+    top = after.results[0]
+    assert [ref.id for ref in top.pro] == [unreviewed.pk]
+    assert unreviewed.pk not in [ref.id for ref in top.related]
+
+    StanceVerdict.objects.filter(claim=warming).update(relation="unrelated")
+    unrelated = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
+    assert unreviewed.pk in [ref.id for ref in unrelated.results[0].related]
+    assert not Job.objects.exists()
 
 
 def test_every_source_resolves_to_its_exact_passage_also_after_purge(world, kb):
@@ -121,8 +248,9 @@ def test_layer_two_answers_are_grounded_through_what_they_derive_from(world, kb)
 
 def test_filters_status_and_age_rating(world, kb):
     accepted = ask("carbon dioxide climate", min_status="accepted", index=kb.index, limit=10)
-    assert {a.item.id for a in accepted.results} == {world["warming"].pk}
-    assert all(ref.status == "accepted" for a in accepted.results for ref in a.contra + a.pro)
+    assert world["warming"].pk in {a.item.id for a in accepted.results}
+    assert world["unreviewed"].pk not in all_ids(accepted)
+    assert all(ref.status == "accepted" for a in accepted.results for ref in a.listed())
 
     for_children = ask("carbon dioxide climate deaths", max_age_rating=6, index=kb.index, limit=10)
     ids = all_ids(for_children)
@@ -145,6 +273,7 @@ def test_unrated_sources_count_as_adults_only(world, kb):
     gas = kb.item(
         "Carbon dioxide is a colourless gas.",
         anchors=[kb.anchor(unrated, "Carbon dioxide is a colourless gas")],
+        status="accepted",
     )
     kb.sync()
     assert gas.pk not in all_ids(ask("colourless gas", max_age_rating=16, index=kb.index))
@@ -155,6 +284,16 @@ def test_ask_api(world, bot_client):
     response = bot_client.get(
         "/api/v1/ask", {"q": "Does carbon dioxide warm the climate?", "max_age_rating": 12}
     )
+    pending = bot_client.get(
+        "/api/v1/ask", {"q": "Carbon dioxide heats the climate", "min_status": "pending"}
+    )
+    statuses = {
+        ref["status"]
+        for result in pending.json()["results"]
+        for key in ("pro", "contra", "related")
+        for ref in [result["item"], *result[key]]
+    }
+    assert statuses == {"accepted", "pending"}
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["summary"] is None
@@ -166,7 +305,14 @@ def test_ask_api(world, bot_client):
         "text": "Carbon dioxide emissions warm the climate.",
         "status": "accepted",
     }
-    assert set(first) == {"item", "score", "pro", "contra", "instructions", "sources"}
+    assert body["how_to"] is False
+    assert set(first) == {
+        "item", "score", "pro", "contra", "related", "instructions", "sources"
+    }  # fmt: skip
+    [contra] = first["contra"]
+    assert contra["id"] == world["no_effect"].pk and contra["status"] == "accepted"
+    assert contra["sources"] and set(contra["sources"][0]) == set(first["sources"][0])
+    assert all(ref["sources"] for key in ("related", "instructions") for ref in first[key])
     assert set(first["sources"][0]) == {
         "source_id",
         "title",

@@ -1,6 +1,7 @@
 """Build small real PDFs for tests: hand-written objects with a Helvetica text layer."""
 
 import io
+import zlib
 
 from pypdf import PdfReader, PdfWriter
 
@@ -9,8 +10,9 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def text_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A PDF whose page i shows the lines pages[i] in Helvetica (WinAnsi/Latin-1 text only)."""
+def text_pdf(pages: list[list[str]], title: str | None = None, *, compress: bool = False) -> bytes:
+    """A PDF whose page i shows the lines pages[i] in Helvetica (WinAnsi/Latin-1 text only);
+    ``compress``: page contents are Flate-compressed (repeated lines make a small bomb)."""
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects: dict[int, bytes] = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -24,11 +26,18 @@ def text_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
             commands += [f"({_escape(line)}) Tj", "T*"]
         commands.append("ET")
         stream = "\n".join(commands).encode("latin-1")
+        stream_filter = b""
+        if compress:
+            stream, stream_filter = zlib.compress(stream, 9), b" /Filter /FlateDecode"
         objects[page_id] = (
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (page_id + 1)
         )
-        objects[page_id + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
+        objects[page_id + 1] = b"<< /Length %d%s >>\nstream\n%s\nendstream" % (
+            len(stream),
+            stream_filter,
+            stream,
+        )
     info_id = None
     if title is not None:
         info_id = max(objects) + 1

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-discord_snowflake = RegexValidator(r"^[0-9]{15,21}$", "A Discord id is a 15-21 digit number.")
+# \A…\Z, not ^…$: "$" also matches before a final newline ("…222\n" would pass).
+discord_snowflake = RegexValidator(r"\A[0-9]{15,21}\Z", "A Discord id is a 15-21 digit number.")
 
 
 class Contributor(models.Model):

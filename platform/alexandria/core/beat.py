@@ -21,6 +21,7 @@ BEAT_SCHEDULE = {
     },
     "reconcile-validation": {"task": Task.RECONCILE_VALIDATION.value, "schedule": 120.0},
     "sync-index": {"task": Task.SYNC_INDEX.value, "schedule": 60.0},
+    "judge-stances": {"task": Task.JUDGE_STANCES.value, "schedule": 120.0},
     "merge-layers": {"task": Task.MERGE_LAYERS.value, "schedule": 60.0},
     "build-layers": {"task": Task.BUILD_LAYERS.value, "schedule": 120.0},
     # Weekly, Sunday night: a finding is logged as an error (alexandria.retention.audit).

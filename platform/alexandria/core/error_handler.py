@@ -1,6 +1,8 @@
 """The one place that turns errors into HTTP answers: always JSON with a human-readable
 ``detail`` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``, the exchange middleware, ``handler404``)."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
@@ -8,7 +10,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from alexandria.core.errors import AlexandriaError
+from alexandria.core.errors import AlexandriaError, TooLargeError
 
 
 class _Refused(APIException):
@@ -25,6 +27,13 @@ def exception_handler(exc, context):
         exc = _Refused(exc)
     elif isinstance(exc, DjangoValidationError):
         exc = _Refused(AlexandriaError(" ".join(exc.messages)))
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be an HTML 400; a body over the limit is a JSON 413.
+        exc = _Refused(
+            TooLargeError(
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+            )
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -32,6 +32,7 @@ class Queue(StrEnum):
 class Task(StrEnum):
     """Every server-side task, by the name it is registered and sent under."""
 
+    EXTRACT_UPLOAD = "sources.extract_upload"
     INGEST_SOURCE = "pipeline.ingest_source"
     ADVANCE_SOURCE = "pipeline.advance_source"
     RECONCILE_PIPELINE = "pipeline.reconcile_pipeline"
@@ -44,6 +45,7 @@ class Task(StrEnum):
     INDEX_ITEMS = "search.index_items"
     INDEX_SOURCE_ITEMS = "search.index_source_items"
     SYNC_INDEX = "search.sync_index"
+    JUDGE_STANCES = "search.judge_stances"
     MERGE_LAYERS = "layers.merge_layers"
     BUILD_LAYERS = "layers.build_layers"
     COMPOSE_ABSTRACTION = "layers.compose_abstraction"
@@ -55,6 +57,7 @@ class Task(StrEnum):
 
 
 TASK_QUEUES: dict[Task, Queue] = {
+    Task.EXTRACT_UPLOAD: Queue.PIPELINE,
     Task.INGEST_SOURCE: Queue.PIPELINE,
     Task.ADVANCE_SOURCE: Queue.PIPELINE,
     Task.RECONCILE_PIPELINE: Queue.MAINTENANCE,
@@ -67,6 +70,7 @@ TASK_QUEUES: dict[Task, Queue] = {
     Task.INDEX_ITEMS: Queue.PIPELINE,
     Task.INDEX_SOURCE_ITEMS: Queue.PIPELINE,
     Task.SYNC_INDEX: Queue.MAINTENANCE,
+    Task.JUDGE_STANCES: Queue.PIPELINE,
     Task.MERGE_LAYERS: Queue.PIPELINE,
     Task.BUILD_LAYERS: Queue.PIPELINE,
     Task.COMPOSE_ABSTRACTION: Queue.PIPELINE,
@@ -110,11 +114,11 @@ app.conf.update(
 app.autodiscover_tasks()
 
 
-def task(name: Task, *, retry: bool = True) -> Callable[[Callable], Any]:
+def task(name: Task, *, retry: bool = True, **options: Any) -> Callable[[Callable], Any]:
     """Register a task under its declared name. ``retry=False`` for beat's periodic tasks: the
-    next tick runs them again, so a retry would only stack up behind it."""
-    options = RETRY_POLICY if retry else {}
-    return app.task(name=name.value, **options)
+    next tick runs them again, so a retry would only stack up behind it. ``options`` are
+    Celery's (``time_limit``, ``soft_time_limit``)."""
+    return app.task(name=name.value, **(RETRY_POLICY if retry else {}), **options)
 
 
 def registered(name: Task):

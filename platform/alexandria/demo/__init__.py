@@ -21,6 +21,7 @@ from typing import Any
 
 from alexandria.textproc.extract import extract_text
 from alexandria.textproc.fragments import anchor_verifies
+from alexandria.textproc.item_quality import item_problems
 from alexandria.textproc.normalize import sha256_hex
 from jobkinds import all_kinds
 from worker.local_llm import LOCAL_CONTEXT_TOKENS
@@ -89,7 +90,8 @@ def _submit_samples(client) -> dict[int, str]:
         response.raise_for_status()
         source = response.json()["source"]
         sources[source["id"]] = extract_text(data, content_type=None, filename=path.name).text
-        _say(f"submitted #{source['id']} {source['title']!r} ({source['char_count']} chars)")
+        # Uploads are extracted off the request path: the answer comes before the text.
+        _say(f"submitted #{source['id']} {path.name!r} ({len(data)} bytes, {source['status']})")
     return sources
 
 
@@ -178,13 +180,26 @@ def _run_scheduled_tasks() -> None:
     run_scheduled_tasks_once()
 
 
+def _listed(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item the answer shows, each with its own citations: the matched item, its
+    arguments pro and contra, related items and instructions."""
+    listed = []
+    for result in answer["results"]:
+        listed.append({**result["item"], "sources": result["sources"]})
+        for group in ("pro", "contra", "related", "instructions"):
+            listed.extend(result.get(group, []))
+    return listed
+
+
 def _check_grounding(answer: dict[str, Any], originals: dict[int, str]) -> int:
     """Every cited passage must resolve in the original: its offsets hold text hashing to the
     span's SHA-256, and the words kept are that span's ends (the texts are purged by now: the
     demo still holds its own copy of what it submitted)."""
     checked = 0
-    for result in answer["results"]:
-        for source in result["sources"]:
+    for item in _listed(answer):
+        if not item["sources"]:
+            raise SystemExit(f"item #{item['id']} is shown without citations")
+        for source in item["sources"]:
             text = originals[source["source_id"]]
             if sha256_hex(text) != source["source_sha256"] or not anchor_verifies(
                 text,
@@ -197,6 +212,21 @@ def _check_grounding(answer: dict[str, Any], originals: dict[int, str]) -> int:
                 raise SystemExit(f"grounding broken: {source} does not resolve in its source")
             checked += 1
     return checked
+
+
+def _check_quality(answer: dict[str, Any]) -> int:
+    """Every item shown passes the quality gate every stored item must pass (a statement, or a
+    goal with steps; no markup, heading or truncated text): the gate runs before storage, so
+    this holds unless something bypassed it."""
+    from alexandria.knowledge.models import KnowledgeItem  # after django.setup()
+
+    ids = {item["id"] for item in _listed(answer)}
+    for item in KnowledgeItem.objects.filter(pk__in=ids):
+        steps = item.details.get("steps", []) if isinstance(item.details, dict) else []
+        problems = item_problems(item.kind, item.text, steps=steps)
+        if problems:
+            raise SystemExit(f"item #{item.pk} fails the quality gate: {problems[0].message}")
+    return len(ids)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -279,6 +309,7 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     checked = _check_grounding(answer, originals)
     _say(f"all {checked} cited passages resolve to the exact characters of their sources")
+    _say(f"all {_check_quality(answer)} items shown pass the quality gate")
     # Copyright retention, checked as `alexandria audit-retention` does: nothing stored (every
     # table's text columns, Chroma's documents) repeats 12+ words of a purged source.
     report = audit_retention()

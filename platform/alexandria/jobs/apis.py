@@ -61,6 +61,13 @@ class JsonOnlyNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class NodeOutputsJSONParser(StrictUtf8JSONParser):
+    """Bodies that carry outputs: each output is judged on its own (``submission``), so a lone
+    surrogate in one refuses that output, never the batch around it."""
+
+    allow_lone_surrogates = True
+
+
 class NodeProtocolApi(APIView):
     """Base of the endpoints a volunteer node calls with its token."""
 
@@ -196,6 +203,8 @@ def check_declared_size(request, limit: int) -> None:
 class LeaseSubmitApi(NodeProtocolApi):
     """Hand in a job's output; repeating the same submission is safe."""
 
+    parser_classes = [NodeOutputsJSONParser]
+
     @extend_schema(
         request=SubmitResultSerializer,
         responses={
@@ -236,6 +245,8 @@ class JobsExchangeApi(NodeProtocolApi):
     """Hand in finished results and lease more work in one round trip (BOINC's scheduler
     request). Each result is judged on its own, as the submit endpoint would; then up to
     ``max_jobs`` jobs are leased as the lease endpoint would."""
+
+    parser_classes = [NodeOutputsJSONParser]
 
     @extend_schema(
         request=ExchangeRequestSerializer,

@@ -24,8 +24,12 @@ class OutputRejected(JobsError):
 
     code = "output_rejected"
 
-    def __init__(self, errors: list[str]):
-        super().__init__("The output does not match the job kind's output schema.", errors=errors)
+    def __init__(
+        self,
+        errors: list[str],
+        message: str = "The output does not match the job kind's output schema.",
+    ):
+        super().__init__(message, errors=errors)
 
 
 class LeaseNotFound(JobsError, NotFoundError):

@@ -21,7 +21,6 @@ from rest_framework.exceptions import APIException, Throttled
 
 from alexandria.core.error_handler import exception_handler
 from alexandria.core.errors import AlexandriaError
-from alexandria.core.parsers import StrictUtf8JSONParser
 from alexandria.jobs import apis
 from alexandria.jobs.authentication import NodeTokenAuthentication
 from alexandria.jobs.throttles import NodeThrottle
@@ -35,7 +34,7 @@ class NodeExchangeMiddleware:
         self.get_response = get_response
         self.path = reverse("api:jobs-exchange")
         self.authentication = NodeTokenAuthentication()
-        self.parser = StrictUtf8JSONParser()
+        self.parser = apis.NodeOutputsJSONParser()
 
     def __call__(self, request):
         if not (

@@ -2,24 +2,24 @@ import uuid
 
 from rest_framework import serializers
 
+from alexandria.core.fields import TextField, VisibleTextField
+from alexandria.core.parsers import has_lone_surrogate
 from alexandria.jobs.models import CreditEntry, WorkerNode
 
 MAX_LEASE_BATCH = 64
 
 
 class CapabilitiesSerializer(serializers.Serializer):
-    kinds = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=100
-    )
+    kinds = serializers.ListField(child=TextField(max_length=64), min_length=1, max_length=100)
     models = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, default=list, max_length=100
+        child=TextField(max_length=200), required=False, default=list, max_length=100
     )
     max_context_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
-    gpu = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    gpu = TextField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class RegisterNodeSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = VisibleTextField(max_length=100)
     capabilities = CapabilitiesSerializer()
 
 
@@ -156,6 +156,7 @@ def parse_exchange_request(data) -> dict:
         isinstance(kinds, list)
         and len(kinds) <= 100
         and all(isinstance(kind, str) and 0 < len(kind) <= 64 for kind in kinds)
+        and not has_lone_surrogate(kinds)
     ):
         errors["kinds"] = ["A list of at most 100 job kind names is required."]
     if errors:

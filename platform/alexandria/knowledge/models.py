@@ -139,8 +139,30 @@ class KnowledgeItem(models.Model):
         "steps.",
     )
     confidence = models.FloatField(null=True, blank=True)
+
+    class Support(models.TextChoices):
+        UNVERIFIED = "unverified", "unverified (its verify_support job is not decided)"
+        SUPPORTED = "supported"
+        UNSUPPORTED = "unsupported", "unsupported (its evidence does not support it)"
+
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     hidden_reason = models.TextField(blank=True)
+    # Layer-1 derivation stores its items unverified and a verify_support job decides; items
+    # built from supported ones (abstractions through relevant provenance, edits) are supported.
+    support = models.CharField(
+        max_length=16,
+        choices=Support.choices,
+        default=Support.SUPPORTED,
+        help_text="Whether the item's evidence supports it; only supported items are shown.",
+    )
+    support_job = models.ForeignKey(
+        "jobs.Job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supported_items",
+        help_text="The verify_support job that judges the item against its anchors' spans.",
+    )
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_items"
     )

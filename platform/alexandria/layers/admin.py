@@ -7,7 +7,13 @@ from alexandria.core.admin import (
     action_form_page,
     bound_action_form,
 )
-from alexandria.layers.models import LayerBuild, MergeRecord, MergeVerification, NodeAbstraction
+from alexandria.layers.models import (
+    LayerBuild,
+    MergeRecord,
+    MergeVerification,
+    NodeAbstraction,
+    UsefulnessVerdict,
+)
 from alexandria.layers.selectors import layer_progress
 from alexandria.layers.services.abstraction import stop_layer_build
 from alexandria.layers.services.merging import split_merge
@@ -120,6 +126,22 @@ class NodeAbstractionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(UsefulnessVerdict)
+class UsefulnessVerdictAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The judge_usefulness verdicts on new abstraction items (none yet: awaiting the job)."""
+
+    list_display = ("item_id", "item_text", "useful", "reason", "decided_at")
+    list_filter = ("useful", "item__layer")
+    search_fields = ("=item__id",)
+    list_select_related = ("item",)
+    ordering = ("-item_id",)
+    show_full_result_count = False
+
+    @admin.display(description="item")
+    def item_text(self, obj: UsefulnessVerdict) -> str:
+        return _preview(obj.item.text)
+
+
 @admin.register(LayerBuild)
 class LayerBuildAdmin(ActionsOnlyMixin, admin.ModelAdmin):
     """Each layer's build with live progress (items, merges, pending jobs)."""
@@ -131,10 +153,23 @@ class LayerBuildAdmin(ActionsOnlyMixin, admin.ModelAdmin):
         "merged",
         "pending_jobs",
         "nodes_below_abstracted",
+        "items_created",
+        "judged_useless",
+        "dropped_not_novel",
         "stop_reason",
         "updated_at",
     )
-    fields = ("layer", "status", "stop_reason", "started_at", "updated_at")
+    fields = (
+        "layer",
+        "status",
+        "stop_reason",
+        "items_created",
+        "judged_useful",
+        "judged_useless",
+        "dropped_not_novel",
+        "started_at",
+        "updated_at",
+    )
     readonly_fields = fields
     actions = ("stop",)
 

@@ -12,7 +12,12 @@ class LayersConfig(AppConfig):
     def ready(self) -> None:
         # Handlers reach the models: imported once the app registry is ready.
         from alexandria.jobs.handlers import register_handler
-        from alexandria.layers.handlers import AbstractHandler, VerifyMergeHandler
+        from alexandria.layers.handlers import (
+            AbstractHandler,
+            JudgeUsefulnessHandler,
+            VerifyMergeHandler,
+        )
 
         register_handler(VerifyMergeHandler())
         register_handler(AbstractHandler())
+        register_handler(JudgeUsefulnessHandler())

@@ -1,17 +1,20 @@
-"""Result handlers for the layers' volunteer jobs: verify_merge and abstract."""
+"""Result handlers for the layers' volunteer jobs: verify_merge, abstract, judge_usefulness."""
 
 from decimal import Decimal
 from typing import Any
 
+from alexandria.jobs.free_text import planted_report
 from alexandria.jobs.handlers import ValidationReport
 from alexandria.jobs.models import Job, JobResult
 from alexandria.layers.models import MergeVerification, NodeAbstraction
 from alexandria.layers.services.abstraction import (
     check_composition,
     record_probes,
+    stop_if_unproductive,
     store_composition,
 )
 from alexandria.layers.services.merging import apply_verification
+from alexandria.layers.services.usefulness import record_verdicts, verdict_errors
 
 VERIFY_CREDIT = Decimal("0.05")
 PROBE_CREDIT = Decimal("0.1")
@@ -19,6 +22,9 @@ COMPOSE_CREDIT = Decimal("0.2")
 # Two compositions agree when they rest on mostly the same items (their wording never matches).
 COMPOSE_AGREEMENT = 0.5
 MAX_REJECTED_SHARE = 0.5
+JUDGE_CREDIT = Decimal("0.05")
+# Two judgements agree when they give the same verdict on more than this share of the items.
+JUDGE_AGREEMENT = 0.5
 
 
 class VerifyMergeHandler:
@@ -27,7 +33,8 @@ class VerifyMergeHandler:
     def validate(self, job: Job, output: dict[str, Any]) -> ValidationReport:
         if not MergeVerification.objects.filter(job=job.replica_of_id or job.pk).exists():
             return ValidationReport(reasons=["the job belongs to no merge verification"])
-        return ValidationReport(kept_items=1)
+        refused = planted_report(job.payload, {"reason": output["reason"]})
+        return refused or ValidationReport(kept_items=1)
 
     def agree(self, output_a: dict[str, Any], output_b: dict[str, Any]) -> bool:
         return output_a["same_meaning"] == output_b["same_meaning"]
@@ -45,6 +52,16 @@ class VerifyMergeHandler:
         return output
 
 
+def _abstract_texts(output: dict[str, Any]) -> dict[str, str]:
+    """What an abstract result stores in the node's words: probes, new items and their steps."""
+    texts = {f"probes[{i}]": probe["text"] for i, probe in enumerate(output.get("probes", []))}
+    for i, item in enumerate(output.get("items", [])):
+        texts[f"items[{i}]"] = item["text"]
+        texts[f"items[{i}].antithesis"] = item.get("antithesis", "")
+        texts.update({f"steps[{i}.{n}]": step for n, step in enumerate(item.get("steps", []))})
+    return texts
+
+
 def _combined_ids(output: dict[str, Any]) -> set[int]:
     return {i for item in output.get("items", []) for i in item["combines"]}
 
@@ -60,6 +77,9 @@ class AbstractHandler:
         run_filter = {"probe_job": primary} if phase == "probe" else {"compose_job": primary}
         if not NodeAbstraction.objects.filter(**run_filter).exists():
             return ValidationReport(reasons=["the job belongs to no node abstraction"])
+        refused = planted_report(job.payload, _abstract_texts(output), commands_in=("steps",))
+        if refused:
+            return refused
         if phase == "probe":
             return ValidationReport(kept_items=len(output["probes"]))
         check = check_composition(job, output)
@@ -94,4 +114,35 @@ class AbstractHandler:
 
     def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
         """Abstractions are written over items, not source texts: kept as they are."""
+        return output
+
+
+class JudgeUsefulnessHandler:
+    kind = "judge_usefulness"
+
+    def validate(self, job: Job, output: dict[str, Any]) -> ValidationReport:
+        errors = verdict_errors(job, output)
+        if errors:
+            return ValidationReport(reasons=errors)
+        reasons = {f"verdicts[{i}]": v["reason"] for i, v in enumerate(output["verdicts"])}
+        refused = planted_report(job.payload, reasons)
+        return refused or ValidationReport(kept_items=len(output["verdicts"]))
+
+    def agree(self, output_a: dict[str, Any], output_b: dict[str, Any]) -> bool:
+        """Reasons are worded differently: two judgements agree when they give the same
+        useful flag on most of the items."""
+        flags_a = {v["id"]: v["useful"] for v in output_a["verdicts"]}
+        flags_b = {v["id"]: v["useful"] for v in output_b["verdicts"]}
+        ids = flags_a.keys() | flags_b.keys()
+        same = sum(1 for i in ids if i in flags_a and flags_a[i] == flags_b.get(i))
+        return same > JUDGE_AGREEMENT * len(ids)
+
+    def apply(self, job: Job, result: JobResult) -> None:
+        stop_if_unproductive(record_verdicts(job, result.output))
+
+    def credit(self, job: Job, result: JobResult) -> Decimal:
+        return JUDGE_CREDIT
+
+    def trim(self, job: Job, output: dict[str, Any]) -> dict[str, Any]:
+        """Verdicts on knowledge items quote no source text: kept as they are."""
         return output

@@ -7,8 +7,8 @@
 2. Leader clustering in order (fixed canonical items first, then by id): an item joins the
    most similar earlier item that is still canonical, so it can only join a cluster through
    the cluster's canonical item and never through a chain of look-alikes.
-3. Guards (negation, opposites, quantities, swapped roles) veto a pair outright; a vetted pair
-   at or above ``direct`` merges; one below goes to an LLM vote (``verify``).
+3. Each pair gets ``merge_decision.decide_merge``: texts equal after normalisation merge, a
+   pair a guard objects to stays apart, any other goes to an LLM vote (``verify``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alexandria.layers.merge_guards import blocking_reason
+from alexandria.layers.merge_decision import decide_merge
 
 BRUTE_FORCE_MAX = 6000
 ROW_BLOCK = 2048
@@ -32,6 +32,7 @@ class MergeEntry:
     id: int
     kind: str
     text: str
+    """The text compared: ``merge_decision.merge_text`` (an instruction's goal and steps)."""
     fixed: bool = False
     """Already a settled canonical item: may absorb others, never merges itself."""
 
@@ -127,7 +128,6 @@ def plan_merges(
     vectors: np.ndarray,
     *,
     recall: float,
-    direct: float,
 ) -> MergePlan:
     """Decide merges for the non-fixed entries. ``vectors`` are L2-normalised, row per entry.
 
@@ -155,12 +155,14 @@ def plan_merges(
             canonical = entries[order[earlier]]
             if canonical.kind != entry.kind:
                 continue
-            reason = blocking_reason(canonical.text, entry.text)
-            if reason is not None:
-                plan.vetoed[reason] = plan.vetoed.get(reason, 0) + 1
+            decision = decide_merge(
+                canonical.text, entry.text, entry.kind, similarity, recall=recall
+            )
+            if decision.decision == "apart":
+                plan.vetoed[decision.reason] = plan.vetoed.get(decision.reason, 0) + 1
                 continue
-            pair = PlannedPair(canonical.id, entry.id, round(float(similarity), 6))
-            if similarity >= direct:
+            pair = PlannedPair(canonical.id, entry.id, decision.similarity)
+            if decision.decision == "merge":
                 plan.merges.append(pair)
                 merged[position] = True
             else:

@@ -25,7 +25,7 @@ class MergeRecord(models.Model):
     merge can be split again)."""
 
     class Method(models.TextChoices):
-        GUARD = "guard", "similarity above the direct threshold, guards passed"
+        GUARD = "guard", "texts equal after normalisation"
         LLM = "llm", "verified by a verify_merge job"
 
     canonical = models.ForeignKey(
@@ -71,7 +71,7 @@ class MergeRecord(models.Model):
 
 
 class MergeVerification(models.Model):
-    """An uncertain pair (similar, guards passed, below the direct threshold) put to a vote."""
+    """An uncertain pair (similar, guards passed, texts not equal) put to a vote."""
 
     canonical = models.ForeignKey(
         "knowledge.KnowledgeItem", on_delete=models.CASCADE, related_name="+"
@@ -119,6 +119,14 @@ class NodeAbstraction(models.Model):
     compose_job = models.ForeignKey(
         "jobs.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    judge_job = models.ForeignKey(
+        "jobs.Job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The judge_usefulness job on the items the composition created.",
+    )
     probes = models.JSONField(default=list, blank=True)
     neighbour_ids = models.JSONField(default=list, blank=True)
     items_created = models.PositiveIntegerField(default=0)
@@ -145,6 +153,14 @@ class LayerBuild(models.Model):
     layer = models.PositiveSmallIntegerField(unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BUILDING)
     stop_reason = models.TextField(blank=True)
+    items_created = models.PositiveIntegerField(default=0, help_text="New items stored.")
+    dropped_not_novel = models.PositiveIntegerField(
+        default=0, help_text="New items dropped as too similar to an item they combine."
+    )
+    judged_useful = models.PositiveIntegerField(default=0)
+    judged_useless = models.PositiveIntegerField(
+        default=0, help_text="New items a judge_usefulness job rejected."
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -156,3 +172,26 @@ class LayerBuild(models.Model):
 
     def __str__(self) -> str:
         return f"layer {self.layer} ({self.status})"
+
+
+class UsefulnessVerdict(models.Model):
+    """A new item of layer 2 or up and the judge_usefulness verdict on it.
+
+    ``useful`` stays null until the judge decides: until then the item is not abstracted
+    further; a useless item is rejected and never is.
+    """
+
+    item = models.OneToOneField(
+        "knowledge.KnowledgeItem",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="usefulness",
+    )
+    run = models.ForeignKey(NodeAbstraction, on_delete=models.CASCADE, related_name="verdicts")
+    useful = models.BooleanField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        verdict = {None: "awaiting judgement", True: "useful", False: "useless"}[self.useful]
+        return f"item {self.item_id}: {verdict}"

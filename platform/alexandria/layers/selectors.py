@@ -29,6 +29,10 @@ class LayerProgress:
     nodes_in_progress: int
     build_status: str
     stop_reason: str
+    new_items: int
+    judged_useful: int
+    judged_useless: int
+    dropped_not_novel: int
 
 
 def layer_progress() -> list[LayerProgress]:
@@ -95,6 +99,10 @@ def layer_progress() -> list[LayerProgress]:
                 nodes_in_progress=sum(phases.get(phase, 0) for phase in in_progress),
                 build_status=build.status if build else ("source" if layer == 1 else ""),
                 stop_reason=build.stop_reason if build else "",
+                new_items=build.items_created if build else 0,
+                judged_useful=build.judged_useful if build else 0,
+                judged_useless=build.judged_useless if build else 0,
+                dropped_not_novel=build.dropped_not_novel if build else 0,
             )
         )
     return progress

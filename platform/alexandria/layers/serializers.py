@@ -19,6 +19,14 @@ class LayerProgressSerializer(serializers.Serializer):
     nodes_in_progress = serializers.IntegerField()
     build_status = serializers.CharField()
     stop_reason = serializers.CharField(allow_blank=True)
+    new_items = serializers.IntegerField(help_text="Items abstractions stored in this layer.")
+    judged_useful = serializers.IntegerField()
+    judged_useless = serializers.IntegerField(
+        help_text="New items a judge_usefulness job rejected as useless."
+    )
+    dropped_not_novel = serializers.IntegerField(
+        help_text="New items dropped as too similar to the items they combine."
+    )
 
 
 class LayersSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from alexandria.jobs.free_text import planted_report
 from alexandria.jobs.handlers import ValidationReport, register_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.pipeline.models import RejectedItem
@@ -21,12 +22,21 @@ from alexandria.pipeline.services import (
     graph,
     profile,
     resolution,
+    support,
     trimming,
 )
 from alexandria.pipeline.services.planning import enqueue_advance
 from alexandria.pipeline.services.source_texts import SourceTextGone
 from alexandria.sources.models import Source
-from jobkinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
+from jobkinds import (
+    derive,
+    describe,
+    extract_graph,
+    rate_age,
+    reconstruct,
+    resolve_entities,
+    verify_support,
+)
 from jobkinds.rate_age import AGE_RATINGS
 
 AGREEMENT = 0.5
@@ -181,6 +191,31 @@ class DeriveHandler(_PipelineHandler):
         return _credit_for_size(job, "1", "0.5")
 
 
+class VerifySupportHandler(_PipelineHandler):
+    """verify_support: a verdict on one item's evidence; replicas agree on the same verdict."""
+
+    kind = verify_support.KIND.name
+
+    def check(self, job: Job, output: dict[str, Any]) -> ValidationReport:
+        if support.item_of(job) is None:
+            return ValidationReport(reasons=["the job judges no knowledge item"])
+        refused = planted_report(
+            job.payload,
+            {"reason": output["reason"]},
+            extra_reference=(job.source.text, job.source.title),
+        )
+        return refused or ValidationReport(kept_items=1)
+
+    def agree(self, output_a: dict[str, Any], output_b: dict[str, Any]) -> bool:
+        return output_a["verdict"] == output_b["verdict"]
+
+    def store(self, job: Job, result: JobResult) -> None:
+        support.apply_verdict(job, result.output)
+
+    def credit(self, job: Job, result: JobResult) -> Decimal:
+        return _credit_for_size(job, "0.2", "0.2")
+
+
 class ProfileHandler(_PipelineHandler):
     """describe, rate_age and reconstruct: one result per source, stored on its profile."""
 
@@ -188,7 +223,10 @@ class ProfileHandler(_PipelineHandler):
         self.kind = kind
 
     def check(self, job: Job, output: dict[str, Any]) -> ValidationReport:
-        return ValidationReport(reasons=profile.check_profile_output(job, output), kept_items=1)
+        checked = profile.check_profile_output(job, output)
+        return ValidationReport(
+            reasons=checked.reasons, rejected_items=checked.planted_fields, kept_items=1
+        )
 
     def agree(self, output_a: dict[str, Any], output_b: dict[str, Any]) -> bool:
         if self.kind == rate_age.KIND.name:
@@ -210,6 +248,7 @@ HANDLERS = (
     ExtractGraphHandler(),
     ResolveEntitiesHandler(),
     DeriveHandler(),
+    VerifySupportHandler(),
     ProfileHandler(describe.KIND.name),
     ProfileHandler(rate_age.KIND.name),
     ProfileHandler(reconstruct.KIND.name),

@@ -27,7 +27,7 @@ from django.db import models
 
 from alexandria.search.vector_index import chroma_client
 from alexandria.sources.fingerprints import ShingleIndex, current_key_id, usable_fingerprints
-from alexandria.sources.models import Source, SourceFingerprint
+from alexandria.sources.models import Source, SourceFingerprint, SourceUpload
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class AuditReport:
     unauditable: dict[int, str] = field(default_factory=dict)
     columns: dict[tuple[str, str], Tally] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Sources still holding their uploaded file after its extraction ended.
+    kept_uploads: list[int] = field(default_factory=list)
 
     @property
     def runs(self) -> int:
@@ -73,7 +75,7 @@ class AuditReport:
 
     @property
     def clean(self) -> bool:
-        return not self.runs and not self.unauditable and not self.errors
+        return not self.runs and not self.unauditable and not self.errors and not self.kept_uploads
 
     def lines(self) -> list[str]:
         """The report as printed: a count per column that holds rows, a summary of the rest."""
@@ -96,6 +98,10 @@ class AuditReport:
         for source_id, why in sorted(self.unauditable.items()):
             lines.append(f"Source {source_id} cannot be audited: {why}.")
         lines.extend(f"Not scanned: {error}" for error in self.errors)
+        lines.extend(
+            f"Source {source_id} still holds its uploaded file after extraction ended."
+            for source_id in self.kept_uploads
+        )
         if self.runs:
             found = {(p, n) for (p, n), tally in self.columns.items() if tally.runs}
             lines.append(f"FOUND {self.runs} run(s) in {len(found)} column(s).")
@@ -204,6 +210,16 @@ def _unauditable(purged: models.QuerySet[Source]) -> dict[int, str]:
     return reasons
 
 
+def kept_uploads() -> list[int]:
+    """Sources whose uploaded file outlived its extraction: the raw file is no text column,
+    so no scanner reads it, and only an extracting source may hold one."""
+    return sorted(
+        SourceUpload.objects.exclude(source__status=Source.Status.EXTRACTING).values_list(
+            "source_id", flat=True
+        )
+    )
+
+
 def audit_retention(scanners: Iterable[Callable[[], Iterable[Column]]] = SCANNERS) -> AuditReport:
     """Scan everything the scanners reach for runs of purged sources' words."""
     purged = Source.objects.filter(text_purged_at__isnull=False)
@@ -214,6 +230,7 @@ def audit_retention(scanners: Iterable[Callable[[], Iterable[Column]]] = SCANNER
         purged_sources=purged.count(),
         audited_sources=len(fingerprints),
         unauditable=_unauditable(purged),
+        kept_uploads=kept_uploads(),
     )
     for scanner in scanners:
         try:

@@ -1,16 +1,17 @@
 from rest_framework import serializers
 
+from alexandria.core.fields import VisibleTextField
 from alexandria.sources.models import Takedown
 
 
 class TakedownRequestSerializer(serializers.Serializer):
     scope = serializers.ChoiceField(choices=Takedown.Scope.choices)
-    value = serializers.CharField(
+    value = VisibleTextField(
         max_length=2000,
         help_text="A source id, an exact URL, a URL prefix, a domain (subdomains included) or "
         "the SHA-256 of a submitted file or normalised text, as the scope says.",
     )
-    reason = serializers.CharField(max_length=2000, help_text="Why (kept in the register).")
+    reason = VisibleTextField(max_length=2000, help_text="Why (kept in the register).")
 
 
 class TakedownSerializer(serializers.ModelSerializer):

@@ -45,8 +45,9 @@ from alexandria.sources.selectors import sources_matching, url_host
 from alexandria.sources.services import purge_texts
 
 Scope = Takedown.Scope
-SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-DOMAIN_PATTERN = re.compile(r"^[\w-]+(\.[\w-]+)*$")
+# Used with fullmatch: "$" would also match before a final newline.
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+DOMAIN_PATTERN = re.compile(r"[\w-]+(\.[\w-]+)*")
 # Job messages that may quote the source (node errors, validation reasons) are replaced.
 NODE_MESSAGE_EVENTS = (JobEvent.Kind.ERROR, JobEvent.Kind.INVALID, JobEvent.Kind.RELEASED)
 
@@ -83,12 +84,12 @@ def normalised_value(scope: str, value: str) -> str:
     if scope == Scope.DOMAIN:
         domain = (url_host(value) if "://" in value else value.lower()).strip(".")
         domain = domain.removeprefix("*.")
-        if not DOMAIN_PATTERN.match(domain):
+        if not DOMAIN_PATTERN.fullmatch(domain):
             raise TakedownRefused(f"{value!r} is not a domain name.")
         return domain
     if scope == Scope.SHA256:
         digest = value.lower()
-        if not SHA256_PATTERN.match(digest):
+        if not SHA256_PATTERN.fullmatch(digest):
             raise TakedownRefused("A SHA-256 is 64 hexadecimal digits.")
         return digest
     raise TakedownRefused(
@@ -166,7 +167,7 @@ def remove_source(takedown: Takedown, source_id: int, *, by: Contributor | None)
         SourceTombstone.objects.create(
             takedown=takedown,
             former_source_id=source_id,
-            sha256=source.sha256,
+            sha256=source.sha256 or "",  # none yet while an upload awaits extraction
             file_sha256=source.file_sha256,
             url=source.url,
         )

@@ -30,6 +30,44 @@ REPUTATION_EVENTS_SHOWN = 50
 REPORTS_PAGE = 50
 
 
+def _citation(anchor) -> dict:
+    return {
+        "source_id": anchor.source_id,
+        "start": anchor.start,
+        "end": anchor.end,
+        "span_sha256": anchor.span_sha256,
+        "source_sha256": anchor.source.sha256,
+        "text_start": anchor.text_start,
+        "text_end": anchor.text_end,
+        "fragment": anchor.fragment,
+        "link": anchor.link,
+    }
+
+
+def _provenance_body(item: KnowledgeItem) -> dict:
+    """What an abstraction rests on, for reviewers to check it against."""
+    tree = selectors.provenance(item)
+    nodes = []
+    for node in tree.nodes:
+        suppressed = node.item.status in selectors.SUPPRESSED
+        nodes.append(
+            {
+                "id": node.item.pk,
+                "kind": node.item.kind,
+                "layer": node.item.layer,
+                "status": node.item.status,
+                "text": "" if suppressed else node.item.text,
+                "depth": node.depth,
+                "derived_from": node.derived_from,
+                "anchors": [
+                    {**_citation(a), "title": a.source.title, "url": a.source.url}
+                    for a in node.anchors
+                ],
+            }
+        )
+    return {"items": nodes, "omitted": tree.omitted}
+
+
 def _task_body(task: ReviewTask, *, resumed: bool) -> dict:
     item = task.item
     anchors = list(selectors.item_anchors(item))
@@ -50,21 +88,9 @@ def _task_body(task: ReviewTask, *, resumed: bool) -> dict:
             "text": item.text,
             "details": item.details,
         },
-        "anchors": [
-            {
-                "source_id": a.source_id,
-                "start": a.start,
-                "end": a.end,
-                "span_sha256": a.span_sha256,
-                "source_sha256": a.source.sha256,
-                "text_start": a.text_start,
-                "text_end": a.text_end,
-                "fragment": a.fragment,
-                "link": a.link,
-            }
-            for a in anchors
-        ],
+        "anchors": [_citation(a) for a in anchors],
         "sources": list(sources.values()),
+        "provenance": _provenance_body(item),
         "edit_proposals": [
             {"id": p.pk, "text": p.text, "endorsements": p.endorsements}
             for p in selectors.open_edit_proposals(item)

@@ -1,15 +1,22 @@
 """Reads for reviews: what a member may review, task details, ledgers, reports."""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from alexandria.contributors.models import Contributor
 from alexandria.knowledge.models import Anchor, KnowledgeItem, Review
 from alexandria.reviews.models import EditProposal, Report, ReputationEvent, ReviewTask
 
 Status = KnowledgeItem.Status
+# The provenance shown with an item: at most this many items, this many derivations deep.
+PROVENANCE_MAX_ITEMS = 100
+PROVENANCE_MAX_DEPTH = 16
+# Items whose text is not shown again: taken out by moderators or by a takedown.
+SUPPRESSED = (Status.HIDDEN, Status.WITHDRAWN)
 
 
 def visible_items() -> QuerySet[KnowledgeItem]:
@@ -49,7 +56,11 @@ def reviewable_items_for(contributor: Contributor, *, now: datetime) -> QuerySet
     """
     queryset = _not_for(
         KnowledgeItem.objects.filter(
-            status=Status.PENDING, merged_into__isnull=True, gold__isnull=True
+            status=Status.PENDING,
+            merged_into__isnull=True,
+            gold__isnull=True,
+            # Not before its evidence is verified: an unsupported claim is rejected anyway.
+            support=KnowledgeItem.Support.SUPPORTED,
         ),
         contributor,
         now,
@@ -109,3 +120,66 @@ def reports_after(after: int, *, unrelayed_only: bool, limit: int) -> QuerySet[R
     if unrelayed_only:
         queryset = queryset.filter(relayed_at__isnull=True)
     return queryset.order_by("pk")[:limit]
+
+
+@dataclass
+class ProvenanceNode:
+    """One item an abstraction rests on: ``depth`` derivations below it, the items it combines
+    in turn (ids, shown or not) and its own anchors (none shown for suppressed items)."""
+
+    item: KnowledgeItem
+    depth: int
+    derived_from: list[int] = field(default_factory=list)
+    anchors: list[Anchor] = field(default_factory=list)
+
+
+@dataclass
+class Provenance:
+    nodes: list[ProvenanceNode]
+    omitted: int = 0
+
+
+def provenance(item: KnowledgeItem) -> Provenance:
+    """The items ``item`` derives from, recursively down to layer 1 (breadth first, at most
+    ``PROVENANCE_MAX_ITEMS``; ``omitted`` counts those left out), each with its anchors."""
+    through = KnowledgeItem.derived_from.through
+    parents: dict[int, list[int]] = defaultdict(list)
+    depth_of: dict[int, int] = {}
+    seen, omitted = {item.pk}, 0
+    frontier = [item.pk]
+    for depth in range(1, PROVENANCE_MAX_DEPTH + 1):
+        rows = (
+            through.objects.filter(from_knowledgeitem_id__in=frontier)
+            .order_by("from_knowledgeitem_id", "to_knowledgeitem_id")
+            .values_list("from_knowledgeitem_id", "to_knowledgeitem_id")
+        )
+        frontier = []
+        for child, parent in rows:
+            parents[child].append(parent)
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if len(depth_of) >= PROVENANCE_MAX_ITEMS:
+                omitted += 1
+                continue
+            depth_of[parent] = depth
+            frontier.append(parent)
+        if not frontier:
+            break
+    items = KnowledgeItem.objects.in_bulk(list(depth_of))
+    shown = [pk for pk in depth_of if pk in items and items[pk].status not in SUPPRESSED]
+    anchors_of: dict[int, list[Anchor]] = defaultdict(list)
+    for anchor in (
+        Anchor.objects.filter(items__in=shown)
+        .annotate(item_id=F("items"))
+        .select_related("source")
+        .defer("source__text")
+        .order_by("source_id", "start", "end")
+    ):
+        anchors_of[anchor.item_id].append(anchor)
+    nodes = [
+        ProvenanceNode(items[pk], depth_of[pk], parents.get(pk, []), anchors_of.get(pk, []))
+        for pk in depth_of
+        if pk in items
+    ]
+    return Provenance(nodes=nodes, omitted=omitted)

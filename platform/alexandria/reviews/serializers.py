@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from alexandria.core.fields import TextField, VisibleTextField
 from alexandria.knowledge.models import Review
 from alexandria.knowledge.serializers import CitationSerializer
 
@@ -18,6 +19,35 @@ class TaskSourceSerializer(serializers.Serializer):
     url = serializers.CharField(allow_blank=True)
 
 
+class ProvenanceAnchorSerializer(CitationSerializer):
+    title = serializers.CharField()
+    url = serializers.CharField(allow_blank=True)
+
+
+class ProvenanceItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    layer = serializers.IntegerField()
+    status = serializers.CharField()
+    text = serializers.CharField(
+        allow_blank=True, help_text="Empty for items hidden by moderators or withdrawn."
+    )
+    depth = serializers.IntegerField(help_text="Derivations between the reviewed item and this.")
+    derived_from = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The items this one combines in turn."
+    )
+    anchors = ProvenanceAnchorSerializer(many=True)
+
+
+class ProvenanceSerializer(serializers.Serializer):
+    items = ProvenanceItemSerializer(
+        many=True,
+        help_text="The items the reviewed item derives from, recursively down to layer 1, "
+        "breadth first; empty for a layer-1 item.",
+    )
+    omitted = serializers.IntegerField(help_text="Items left out to keep the answer short.")
+
+
 class TaskEditProposalSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
@@ -34,6 +64,9 @@ class ReviewTaskSerializer(serializers.Serializer):
     item = ReviewItemSerializer()
     anchors = CitationSerializer(many=True)
     sources = TaskSourceSerializer(many=True)
+    provenance = ProvenanceSerializer(
+        help_text="The evidence of an abstraction (layer 2 and up): what it rests on."
+    )
     edit_proposals = TaskEditProposalSerializer(
         many=True, help_text="Open edits; proposing the same text endorses one."
     )
@@ -47,8 +80,8 @@ class NextTaskSerializer(serializers.Serializer):
 
 class AnswerSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Review.Verdict.choices)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    proposed_text = serializers.CharField(
+    comment = TextField(max_length=2000, required=False, allow_blank=True, default="")
+    proposed_text = VisibleTextField(
         max_length=4000,
         required=False,
         allow_blank=True,
@@ -108,7 +141,7 @@ class RelayedSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
+    reason = VisibleTextField(max_length=1000)
 
 
 class HiddenItemSerializer(serializers.Serializer):

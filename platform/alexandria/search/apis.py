@@ -8,9 +8,12 @@ from alexandria.search.serializers import AskQuerySerializer, AskResultSerialize
 
 
 class AskApi(APIView):
-    """Ask the knowledge base: matching hypotheses with arguments, instructions and sources."""
+    """Ask the knowledge base: matching hypotheses (instructions first for how-to questions)
+    with arguments pro and contra, related items, instructions, and every item's sources."""
 
     permission_classes = [IsMember]
+    # An embedding and maybe a server-side LLM call per request: THROTTLE_ASK, lower.
+    throttle_scope = "ask"
 
     @extend_schema(
         parameters=[AskQuerySerializer],

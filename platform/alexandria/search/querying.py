@@ -1,13 +1,20 @@
-"""Grounded answers from stored items: matching hypotheses across layers, their arguments
-pro and contra, related instructions and the source passages behind each (offsets, hashes and
-the few words an anchor keeps of its span).
+"""Grounded answers from stored items: matching hypotheses across layers (instructions first
+for how-to questions), their arguments pro and contra, related items and instructions, and the
+source passages behind every listed item (offsets, hashes and the few words an anchor keeps of
+its span).
 
 Chroma finds candidates; the database decides what may be shown (status, merges, age
-rating), so a stale index can never surface a rejected, hidden or merged-away item.
+rating), so a stale index can never surface a rejected, hidden or merged-away item. Accepted
+items only, unless pending ones are asked for (each item says its status).
+
+Pro and contra are judged per pair (``alexandria.search.stances``): a stored judge_stance
+verdict, the relation of the probe that found the neighbour and the negation / opposite guards.
+A neighbour without such evidence is listed as related; a read never queues a judgement.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,7 +22,14 @@ import numpy as np
 from django.conf import settings
 
 from alexandria.knowledge.models import Anchor, KnowledgeItem
-from alexandria.search.selectors import VISIBLE_STATUSES, age_ratings, grounding_anchors
+from alexandria.search.selectors import (
+    VISIBLE_STATUSES,
+    age_ratings,
+    grounding_anchors,
+    pair_key,
+    stance_verdicts,
+)
+from alexandria.search.stances import CONTRA_RELATIONS, cheap_stance, combine
 from alexandria.search.summaries import Summary, summarise_answer
 from alexandria.search.vector_index import Hit, VectorIndex, where_all
 from alexandria.textproc.fragments import fragment_text, text_fragment_url
@@ -29,17 +43,22 @@ MAX_LIMIT = 20
 CANDIDATE_FACTOR = 4
 RELATED_K = 10
 RELATED_PER_ANSWER = 3
-PRO_RELATIONS = {"pro", "cause"}
-CONTRA_RELATIONS = {"antithesis", "con"}
+DEFAULT_MIN_STATUS = "accepted"
+# "How do I…", "what are the steps…", "wie kann ich…", "Anleitung": instructions answer these.
+HOW_TO = re.compile(
+    r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we|you|one)\b|\bhow\s+to\b"
+    r"|\bwhat\s+are\s+the\s+steps\b|\bsteps\s+to\b"
+    r"|\bwie\s+(?:kann|könnte|soll|sollte|muss|mache|gehe)\s+(?:ich|man|wir)\b|\bwie\s+man\b"
+    r"|\banleitung",
+    re.IGNORECASE,
+)
+# The relation of the probe that found a neighbour: the derivation's "supports" text is a pro
+# probe, its "contradicts" and "antithesis" texts contra ones.
+PROBE_RELATIONS = (("pro", "supports"), ("con", "contradicts"), ("antithesis", "antithesis"))
 
 
-@dataclass(frozen=True)
-class ItemRef:
-    id: int
-    kind: str
-    layer: int
-    text: str
-    status: str
+def is_how_to(query: str) -> bool:
+    return bool(HOW_TO.search(query))
 
 
 @dataclass(frozen=True)
@@ -80,18 +99,31 @@ class SourceRef:
         return text_fragment_url(self.url, self.text_start, self.text_end)
 
 
+@dataclass(frozen=True)
+class ItemRef:
+    id: int
+    kind: str
+    layer: int
+    text: str
+    status: str
+    sources: tuple[SourceRef, ...] = ()
+
+
 @dataclass
 class Answer:
     item: ItemRef
     score: float
     pro: list[ItemRef] = field(default_factory=list)
     contra: list[ItemRef] = field(default_factory=list)
+    related: list[ItemRef] = field(default_factory=list)
     instructions: list[ItemRef] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
 
+    def listed(self) -> list[ItemRef]:
+        return [self.item, *self.pro, *self.contra, *self.related, *self.instructions]
+
     def item_ids(self) -> set[int]:
-        related = self.pro + self.contra + self.instructions
-        return {self.item.id, *(ref.id for ref in related)}
+        return {ref.id for ref in self.listed()}
 
 
 @dataclass
@@ -99,6 +131,7 @@ class AskResult:
     query: str
     results: list[Answer]
     summary: Summary | None = None
+    how_to: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,8 +151,9 @@ class Filters:
         return where_all(*restrictive)
 
 
-def _ref(item: KnowledgeItem) -> ItemRef:
-    return ItemRef(item.pk, item.kind, item.layer, item.text, item.status)
+def _ref(item: KnowledgeItem, anchors: list[Anchor]) -> ItemRef:
+    sources = tuple(SourceRef.of(anchor) for anchor in anchors)
+    return ItemRef(item.pk, item.kind, item.layer, item.text, item.status, sources)
 
 
 class _Visible:
@@ -139,6 +173,9 @@ class _Visible:
 
     def get(self, item_id: int) -> KnowledgeItem | None:
         return self.items.get(item_id)
+
+    def ref(self, item_id: int) -> ItemRef:
+        return _ref(self.items[item_id], self.anchors.get(item_id, []))
 
 
 def _search(
@@ -164,49 +201,69 @@ def ask(
     query: str,
     *,
     layer: int | None = None,
-    min_status: str = "pending",
+    min_status: str = DEFAULT_MIN_STATUS,
     max_age_rating: int | None = None,
     limit: int = 5,
     summarise: bool = True,
     index: VectorIndex | None = None,
 ) -> AskResult:
+    """Answers to ``query``: hypotheses, or for a how-to question instructions first and
+    hypotheses after, each with its arguments, related items and citations."""
     index = index or VectorIndex()
     filters = Filters(MIN_STATUSES[min_status], max_age_rating)
     limit = max(1, min(limit, MAX_LIMIT))
+    how_to = is_how_to(query)
     indexed = index.layers()
     layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
     if not layers:
-        return AskResult(query=query, results=[])
+        return AskResult(query=query, results=[], how_to=how_to)
     query_vector = index.embedder.embed_texts([query])
-    hits = _search(
-        index, layers, query_vector, limit * CANDIDATE_FACTOR, filters.where(), "hypothesis"
-    )[0]
+    kind = None if how_to else KnowledgeItem.Kind.HYPOTHESIS
+    hits = _search(index, layers, query_vector, limit * CANDIDATE_FACTOR, filters.where(), kind)[0]
     visible = _Visible({hit.id for hit in hits}, filters)
-    answers, seen = [], set()
-    for hit in hits:
-        item = visible.get(hit.id)
-        if item is None or item.kind != KnowledgeItem.Kind.HYPOTHESIS or item.pk in seen:
-            continue
-        seen.add(item.pk)
-        answers.append(Answer(item=_ref(item), score=round(hit.similarity, 4)))
-        if len(answers) == limit:
-            break
+    kinds = [KnowledgeItem.Kind.HYPOTHESIS]
+    if how_to:
+        kinds.insert(0, KnowledgeItem.Kind.INSTRUCTION)
+    answers: list[Answer] = []
+    seen: set[int] = set()
+    for wanted in kinds:
+        for hit in hits:
+            item = visible.get(hit.id)
+            if item is None or item.kind != wanted or item.pk in seen or len(answers) == limit:
+                continue
+            seen.add(item.pk)
+            answers.append(Answer(item=visible.ref(item.pk), score=round(hit.similarity, 4)))
     if answers:
         _add_related(index, indexed, answers, visible, filters)
-    result = AskResult(query=query, results=answers)
+    result = AskResult(query=query, results=answers, how_to=how_to)
     if summarise and answers:
         result.summary = summarise_answer(result)
     return result
 
 
-def _stance(item: KnowledgeItem) -> str:
-    details = item.details if isinstance(item.details, dict) else {}
-    return str(details.get("stance", ""))
-
-
 def _relation(item: KnowledgeItem) -> str:
     details = item.details if isinstance(item.details, dict) else {}
     return str(details.get("relation", ""))
+
+
+@dataclass
+class _Candidates:
+    """One answer's neighbours: best similarity and the probe relations that found each."""
+
+    scores: dict[int, float] = field(default_factory=dict)
+    hints: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    instructions: dict[int, float] = field(default_factory=dict)
+
+    def put(self, item_id: int, score: float, hint: str = "") -> None:
+        self.scores[item_id] = max(score, self.scores.get(item_id, score))
+        if hint:
+            self.hints[item_id].add(hint)
+
+    def hint(self, item_id: int) -> str | None:
+        """A contra relation wins: an item found as the antithesis is evidence of contra."""
+        hints = self.hints.get(item_id, set())
+        contra = sorted(hints & CONTRA_RELATIONS)
+        return contra[0] if contra else (sorted(hints)[0] if hints else None)
 
 
 def _add_related(
@@ -216,26 +273,35 @@ def _add_related(
     visible: _Visible,
     filters: Filters,
 ) -> None:
-    """Pro, contra and instructions for each answer, then every answer's sources."""
+    """Pro, contra, related items and instructions for each hypothesis answer."""
     threshold = settings.ASK_NEIGHBOUR_THRESHOLD
     instruction_threshold = settings.ASK_INSTRUCTION_THRESHOLD
-    answer_items = [visible.get(answer.item.id) for answer in answers]
+    claims = [
+        (answer, visible.get(answer.item.id))
+        for answer in answers
+        if answer.item.kind == KnowledgeItem.Kind.HYPOTHESIS
+    ]
+    for answer in answers:
+        answer.sources = list(answer.item.sources)
+    if not claims:
+        return
+    claim_items = [item for _, item in claims]
     stored: dict[int, np.ndarray] = {}
-    for layer in {item.layer for item in answer_items}:
-        stored.update(index.vectors(layer, [i.pk for i in answer_items if i.layer == layer]))
-    # Probes: the answer itself, and the texts its derivation says would support / contradict it.
-    probe_texts, probe_owner, probe_role = [], [], []
-    for position, item in enumerate(answer_items):
+    for layer in {item.layer for item in claim_items}:
+        stored.update(index.vectors(layer, [i.pk for i in claim_items if i.layer == layer]))
+    # Probes: the texts a claim's derivation says would support / contradict it.
+    probe_texts, probe_owner, probe_relation = [], [], []
+    for position, item in enumerate(claim_items):
         details = item.details if isinstance(item.details, dict) else {}
-        for role, key in (("pro", "supports"), ("contra", "contradicts"), ("contra", "antithesis")):
+        for relation, key in PROBE_RELATIONS:
             text = str(details.get(key) or "").strip()
             if text:
                 probe_texts.append(text)
                 probe_owner.append(position)
-                probe_role.append(role)
-    vectors = [stored.get(item.pk) for item in answer_items]
+                probe_relation.append(relation)
+    vectors = [stored.get(item.pk) for item in claim_items]
     missing = [p for p, v in enumerate(vectors) if v is None]
-    fresh = index.embedder.embed_texts([answer_items[p].text for p in missing] + probe_texts)
+    fresh = index.embedder.embed_texts([claim_items[p].text for p in missing] + probe_texts)
     for offset, position in enumerate(missing):
         vectors[position] = fresh[offset]
     probe_vectors = fresh[len(missing) :]
@@ -247,7 +313,7 @@ def _add_related(
     )
     abstractions: dict[int, list[int]] = defaultdict(list)
     for child, parent in KnowledgeItem.derived_from.through.objects.filter(
-        to_knowledgeitem_id__in=[item.pk for item in answer_items]
+        to_knowledgeitem_id__in=[item.pk for item in claim_items]
     ).values_list("from_knowledgeitem_id", "to_knowledgeitem_id"):
         abstractions[parent].append(child)
     wanted = {h.id for hits in neighbour_hits + probe_hits for h in hits}
@@ -256,57 +322,49 @@ def _add_related(
     related.items.update(visible.items)
     related.anchors.update(visible.anchors)
 
-    buckets: list[dict[str, dict[int, float]]] = [
-        {"pro": {}, "contra": {}, "instructions": {}} for _ in answers
-    ]
-
-    def put(position: int, bucket: str, item_id: int, score: float) -> None:
-        if item_id == answers[position].item.id:
-            return
-        current = buckets[position][bucket]
-        current[item_id] = max(score, current.get(item_id, score))
-
-    for position, (item, hits) in enumerate(zip(answer_items, neighbour_hits, strict=True)):
+    found = [_Candidates() for _ in claims]
+    for position, (item, hits) in enumerate(zip(claim_items, neighbour_hits, strict=True)):
         for child_id in abstractions.get(item.pk, []):
             child = related.get(child_id)
             if child is None:
                 continue
             if child.kind == KnowledgeItem.Kind.INSTRUCTION:
-                put(position, "instructions", child.pk, 1.0)
-            elif _relation(child) in CONTRA_RELATIONS or _stance(child) == "refutes":
-                put(position, "contra", child.pk, 1.0)
-            elif _relation(child) in PRO_RELATIONS or _stance(child) == "supports":
-                put(position, "pro", child.pk, 1.0)
+                found[position].instructions[child.pk] = 1.0
+            else:
+                found[position].put(child.pk, 1.0, _relation(child))
         for hit in hits:
             neighbour = related.get(hit.id)
-            if neighbour is None:
+            if neighbour is None or neighbour.pk == item.pk:
                 continue
             if neighbour.kind == KnowledgeItem.Kind.INSTRUCTION:
                 if hit.similarity >= instruction_threshold:
-                    put(position, "instructions", neighbour.pk, hit.similarity)
-            elif hit.similarity < threshold:
-                continue
-            elif _stance(neighbour) == "refutes":
-                put(position, "contra", neighbour.pk, hit.similarity)
-            elif _stance(neighbour) == "supports":
-                put(position, "pro", neighbour.pk, hit.similarity)
-    for owner, role, hits in zip(probe_owner, probe_role, probe_hits, strict=True):
+                    found[position].instructions[neighbour.pk] = hit.similarity
+            elif hit.similarity >= threshold:
+                found[position].put(neighbour.pk, hit.similarity)
+    for owner, relation, hits in zip(probe_owner, probe_relation, probe_hits, strict=True):
         for hit in hits:
             neighbour = related.get(hit.id)
-            if neighbour is not None and hit.similarity >= threshold:
-                put(owner, role, neighbour.pk, hit.similarity)
-    for answer, bucket in zip(answers, buckets, strict=True):
-        contra = bucket["contra"]
-        # An item can't argue both ways: contra (the stronger claim) wins.
-        pro = {i: s for i, s in bucket["pro"].items() if i not in contra}
-        for name, scored in (
-            ("pro", pro),
-            ("contra", contra),
-            ("instructions", bucket["instructions"]),
-        ):
+            if (
+                neighbour is not None
+                and neighbour.pk != claim_items[owner].pk
+                and hit.similarity >= threshold
+            ):
+                found[owner].put(neighbour.pk, hit.similarity, relation)
+    verdicts = stance_verdicts(
+        (item.pk, other)
+        for item, near in zip(claim_items, found, strict=True)
+        for other in near.scores
+    )
+    for (answer, item), near in zip(claims, found, strict=True):
+        buckets: dict[str, dict[int, float]] = {"pro": {}, "contra": {}, "related": {}}
+        for other, score in near.scores.items():
+            cheap = cheap_stance(item.text, related.get(other).text, near.hint(other))
+            call = combine(verdicts.get(pair_key(item.pk, other)), cheap)
+            buckets[call.label][other] = score
+        buckets["instructions"] = near.instructions
+        for name, scored in buckets.items():
             best = sorted(scored, key=lambda i: -scored[i])[:RELATED_PER_ANSWER]
-            setattr(answer, name, [_ref(related.get(i)) for i in best])
-        answer.sources = [SourceRef.of(a) for a in related.anchors.get(answer.item.id, [])]
+            setattr(answer, name, [related.ref(i) for i in best])
 
 
 def parse_age_rating(value: int | None) -> int | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from alexandria.knowledge.models import Anchor, KnowledgeItem
+from alexandria.search.models import StanceVerdict
 
 VISIBLE_STATUSES = (KnowledgeItem.Status.PENDING, KnowledgeItem.Status.ACCEPTED)
 # A source without an age rating yet counts as adults-only until it is rated.
@@ -16,12 +17,22 @@ MAX_DERIVATION_DEPTH = 32
 
 
 def visible_items() -> QuerySet[KnowledgeItem]:
-    """Items a query may show: pending or accepted, and not merged into another item."""
-    return KnowledgeItem.objects.filter(status__in=VISIBLE_STATUSES, merged_into__isnull=True)
+    """Items a query may show, merge or abstract: pending or accepted, not merged into another
+    item, and supported by their evidence (a layer-1 item waits, unverified, for its
+    verify_support job)."""
+    return KnowledgeItem.objects.filter(
+        status__in=VISIBLE_STATUSES,
+        merged_into__isnull=True,
+        support=KnowledgeItem.Support.SUPPORTED,
+    )
 
 
 def is_visible(item: KnowledgeItem) -> bool:
-    return item.status in VISIBLE_STATUSES and item.merged_into_id is None
+    return (
+        item.status in VISIBLE_STATUSES
+        and item.merged_into_id is None
+        and item.support == KnowledgeItem.Support.SUPPORTED
+    )
 
 
 def ancestors(item_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -109,3 +120,23 @@ def items_grounded_in_source(source_id: int) -> set[int]:
         frontier = children - item_ids
         item_ids |= frontier
     return item_ids
+
+
+def pair_key(a: int, b: int) -> tuple[int, int]:
+    """A stance verdict is stored once per unordered pair, lower id first."""
+    return (a, b) if a < b else (b, a)
+
+
+def stance_verdicts(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Decided judge_stance relations of these pairs (either order), keyed by ``pair_key``."""
+    keys = {pair_key(a, b) for a, b in pairs if a != b}
+    if not keys:
+        return {}
+    claims = {claim for claim, _ in keys}
+    others = {other for _, other in keys}
+    decided = StanceVerdict.objects.filter(
+        claim_id__in=claims, other_id__in=others, decided_at__isnull=False
+    ).values_list("claim_id", "other_id", "relation")
+    return {
+        (claim, other): relation for claim, other, relation in decided if (claim, other) in keys
+    }

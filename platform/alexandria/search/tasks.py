@@ -1,7 +1,7 @@
 """The search app's Celery tasks: each takes ids and calls the indexing service."""
 
 from alexandria.core.tasking import Task, task
-from alexandria.search.services import indexing
+from alexandria.search.services import indexing, judging
 
 
 @task(Task.INDEX_ITEMS)
@@ -20,3 +20,9 @@ def index_source_items(source_id: int) -> int:
 def sync_index(window_seconds: int = 300) -> int:
     """Re-index recently changed items: the safety net behind the writes' own requests."""
     return indexing.sync_recent_changes(window_seconds)
+
+
+@task(Task.JUDGE_STANCES, retry=False)
+def judge_stances() -> int:
+    """Queue judge_stance jobs for neighbouring hypotheses not judged yet (capped per run)."""
+    return judging.schedule_stance_judgements().jobs

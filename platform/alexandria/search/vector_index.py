@@ -94,7 +94,7 @@ class VectorIndex:
         self.client = client or chroma_client()
         self.embedder = embedder or get_embedder()
         self.prefix = f"{prefix or settings.SEARCH_COLLECTION_PREFIX}_{self.embedder.name}"
-        self._pattern = re.compile(rf"^{re.escape(self.prefix)}_layer_(\d+)$")
+        self._pattern = re.compile(rf"{re.escape(self.prefix)}_layer_(\d+)")
         self._collections: dict[int, Any] = {}
 
     def collection_name(self, layer: int) -> str:
@@ -117,7 +117,7 @@ class VectorIndex:
         layers = []
         for collection in self.client.list_collections():
             name = collection if isinstance(collection, str) else collection.name
-            match = self._pattern.match(name)
+            match = self._pattern.fullmatch(name)
             if match:
                 layers.append(int(match.group(1)))
         return sorted(layers)

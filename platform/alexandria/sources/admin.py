@@ -5,7 +5,8 @@ from django.db.models.functions import Left
 from alexandria.core.admin import ReadOnlyTabularInline
 from alexandria.core.errors import AlexandriaError
 from alexandria.sources.models import Chunk, Source
-from alexandria.sources.services import purge_source_text, requeue_ingestion
+from alexandria.sources.recovery import retry_source, stuck_sources
+from alexandria.sources.services import purge_source_text
 
 TEXT_PREVIEW_CHARS = 1000
 
@@ -23,6 +24,22 @@ class TextPurgedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(text_purged_at__isnull=True)
         return queryset
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """Sources that need a moderator: failed, or stuck in a stage a worker should finish."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return (("stuck", "Stuck"), ("failed", "Failed"), ("either", "Stuck or failed"))
+
+    def queryset(self, request, queryset):
+        stuck = models.Q(pk__in=stuck_sources().values("pk"))
+        failed = models.Q(status=Source.Status.FAILED)
+        chosen = {"stuck": stuck, "failed": failed, "either": stuck | failed}.get(self.value())
+        return queryset if chosen is None else queryset.filter(chosen)
 
 
 class ChunkInline(ReadOnlyTabularInline):
@@ -44,14 +61,24 @@ class SourceAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_select_related = ("submitted_by__user",)
-    list_filter = ("status", "format", TextPurgedFilter)
+    list_filter = (StuckFilter, "status", "format", TextPurgedFilter)
     search_fields = ("title", "url", "^sha256", "doi")
     ordering = ("-created_at",)
     fieldsets = (
         ("Citation", {"fields": ("title", "authors", "url", "doi", "licence_note", "language")}),
         (
             "Processing",
-            {"fields": ("status", "format", "submitted_by", "created_at", "updated_at")},
+            {
+                "fields": (
+                    "status",
+                    "failure_reason",
+                    "attempts",
+                    "format",
+                    "submitted_by",
+                    "created_at",
+                    "updated_at",
+                )
+            },
         ),
         (
             "Text",
@@ -60,6 +87,8 @@ class SourceAdmin(admin.ModelAdmin):
     )
     readonly_fields = (
         "status",
+        "failure_reason",
+        "attempts",
         "format",
         "submitted_by",
         "created_at",
@@ -117,15 +146,15 @@ class SourceAdmin(admin.ModelAdmin):
             purged += 1
         self.message_user(request, f"Purged the text of {purged} source(s).", messages.SUCCESS)
 
-    @admin.action(description="Requeue analysis of selected sources", permissions=["change"])
+    @admin.action(description="Retry selected (failed or stuck) sources", permissions=["change"])
     def requeue_analysis(self, request, queryset):
         requeued = 0
         for source in queryset:
             try:
-                requeue_ingestion(source)
+                retry_source(source)
             except AlexandriaError as exc:
                 self.message_user(request, f"{source}: {exc}", messages.WARNING)
                 continue
-            self.log_change(request, source, "Requeued ingestion.")
+            self.log_change(request, source, f"Retried (now {source.status}).")
             requeued += 1
-        self.message_user(request, f"Requeued {requeued} source(s).", messages.SUCCESS)
+        self.message_user(request, f"Retried {requeued} source(s).", messages.SUCCESS)

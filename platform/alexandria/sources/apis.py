@@ -7,8 +7,9 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from alexandria.contributors.identity import acting_contributor
 from alexandria.contributors.permissions import IsMember
-from alexandria.core.errors import TooLargeError
+from alexandria.core.errors import ConflictError, TooLargeError
 from alexandria.core.parsers import StrictUtf8JSONParser
+from alexandria.core.throttles import DEFAULT_SCOPE
 from alexandria.sources import selectors, services
 from alexandria.sources.serializers import (
     SourceSerializer,
@@ -27,10 +28,11 @@ class SourceListCreateApi(generics.ListAPIView):
     serializer_class = SourceSerializer
     parser_classes = [StrictUtf8JSONParser, MultiPartParser, FormParser]
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "submit"
 
-    def get_throttles(self):
-        return super().get_throttles() if self.request.method == "POST" else []
+    @property
+    def throttle_scope(self) -> str:
+        """Submitting has its own, lower limit; listing the member's sources the default."""
+        return "submit" if self.request.method == "POST" else DEFAULT_SCOPE
 
     @extend_schema(
         request={
@@ -43,7 +45,7 @@ class SourceListCreateApi(generics.ListAPIView):
             400: OpenApiResponse(description="Empty, undecodable or malformed submission."),
             409: OpenApiResponse(
                 description="The file, text or URL was taken down (the message names the "
-                "takedown)."
+                "takedown), or another member already submitted this text."
             ),
             413: OpenApiResponse(description="Larger than SUBMISSION_MAX_BYTES."),
         },
@@ -72,6 +74,13 @@ class SourceListCreateApi(generics.ListAPIView):
             )
         else:
             outcome = services.submit_text(text, citation=citation, submitted_by=contributor)
+        if outcome.duplicate and not self.get_queryset().filter(pk=outcome.source.pk).exists():
+            # Another member's source: its id, title, URL and licence are theirs to see.
+            raise ConflictError(
+                "This text is already in Alexandria (another member submitted it); it is "
+                "analysed once, under that submission.",
+                code="duplicate",
+            )
         body = SubmissionResultSerializer(
             {"duplicate": outcome.duplicate, "source": outcome.source}
         ).data

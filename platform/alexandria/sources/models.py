@@ -5,10 +5,12 @@ class Source(models.Model):
     """A submitted text. Offsets everywhere refer to its normalised text (hash in ``sha256``).
 
     The full text is kept only while it is being analysed and purged afterwards; the citation,
-    hash and anchors stay.
+    hash and anchors stay. An uploaded file waits in ``SourceUpload`` until a worker has
+    extracted its text (``extracting``; no text and no ``sha256`` yet).
     """
 
     class Status(models.TextChoices):
+        EXTRACTING = "extracting"
         RECEIVED = "received"
         CHUNKED = "chunked"
         ANALYSING = "analysing"
@@ -28,10 +30,24 @@ class Source(models.Model):
     licence_note = models.TextField(blank=True)
     language = models.CharField(max_length=16, blank=True)
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.TEXT)
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Of the normalised text; empty until an upload's text is extracted.",
+    )
     char_count = models.PositiveIntegerField()
     byte_size = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    failure_reason = models.TextField(
+        blank=True, help_text="Why the source failed, as its submitter is told."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Times the reconciler restarted its current stage; past SOURCE_MAX_ATTEMPTS "
+        "it fails instead.",
+    )
     submitted_by = models.ForeignKey(
         "contributors.Contributor",
         on_delete=models.SET_NULL,
@@ -66,6 +82,28 @@ class Source(models.Model):
     @property
     def is_purged(self) -> bool:
         return self.text_purged_at is not None
+
+
+class SourceUpload(models.Model):
+    """An uploaded file waiting for extraction, off the request path (``sources.uploads``).
+
+    Deleted as soon as extraction ends, whatever its outcome: the source's text, not the
+    file, is what analysis reads, and it is purged in turn (copyright retention).
+    """
+
+    source = models.OneToOneField(
+        Source, on_delete=models.CASCADE, primary_key=True, related_name="upload"
+    )
+    data = models.BinaryField()
+    content_type = models.CharField(max_length=255, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    title_given = models.BooleanField(
+        default=False, help_text="The member named it; else the document's title is used."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"upload of source {self.source_id} ({len(self.data):,} bytes)"
 
 
 class Chunk(models.Model):

@@ -1,19 +1,25 @@
 from rest_framework import serializers
 
+from alexandria.core.fields import VisibleTextField
 from alexandria.sources.models import Source
+
+LICENCE_NOTE_MAX_CHARS = 2000
 
 
 class CitationFields(serializers.Serializer):
-    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    authors = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    # Strings only (a JSON number is no title), and nothing made of invisible characters.
+    title = VisibleTextField(max_length=500, required=False, allow_blank=True, default="")
+    authors = VisibleTextField(max_length=1000, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
-    doi = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    licence_note = serializers.CharField(required=False, allow_blank=True, default="")
-    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    doi = VisibleTextField(max_length=255, required=False, allow_blank=True, default="")
+    licence_note = VisibleTextField(
+        max_length=LICENCE_NOTE_MAX_CHARS, required=False, allow_blank=True, default=""
+    )
+    language = VisibleTextField(max_length=16, required=False, allow_blank=True, default="")
 
 
 class SubmitTextSerializer(CitationFields):
-    text = serializers.CharField(
+    text = VisibleTextField(
         required=False, allow_blank=True, trim_whitespace=False, help_text="The text, UTF-8."
     )
     file = serializers.FileField(
@@ -61,6 +67,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "char_count",
             "byte_size",
             "status",
+            "failure_reason",
             "text_retained",
             "text_purged_at",
             "chunk_count",

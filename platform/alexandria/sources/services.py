@@ -1,9 +1,9 @@
-"""Writes for sources: submission (refusing what was taken down), chunking, purging the
-analysed text."""
+"""Writes for sources: submission (refusing what was taken down; uploads are extracted by
+``sources.uploads``), chunking, purging the analysed text. Failed and stuck sources:
+``sources.recovery``."""
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from alexandria.contributors.models import Contributor
 from alexandria.core.errors import AlexandriaError, ConflictError, TooLargeError
-from alexandria.core.tasking import Task, enqueue, send
+from alexandria.core.fields import has_visible_text
+from alexandria.core.tasking import Task, enqueue
 from alexandria.sources.fingerprints import store_fingerprint
-from alexandria.sources.models import Chunk, Source, Takedown, TakedownEvent
+from alexandria.sources.models import Chunk, Source, SourceUpload, Takedown, TakedownEvent
+from alexandria.sources.recovery import retry_if_stalled
 from alexandria.sources.selectors import takedown_refusing
-from alexandria.textproc.extract import DocumentTooLargeError, ExtractionError, extract_text
+from alexandria.textproc.extract import ExtractionError, check_utf8, detect_format
 from alexandria.textproc.normalize import normalize_text, sha256_hex
 from alexandria.textproc.segment import chunk_text
 
@@ -94,15 +96,16 @@ def submit_text(
     encoded = text.encode("utf-8")
     _check_size(len(encoded))
     normalised = normalize_text(text)
-    if not normalised:
-        raise SubmissionRejected("The text is empty.", code="empty")
+    if not has_visible_text(normalised):  # empty, or zero-width characters only
+        raise SubmissionRejected("The text is empty: it has no visible characters.", code="empty")
     digest = sha256_hex(normalised)
     digests = (file_sha256 or hashlib.sha256(encoded).hexdigest(), digest)
     _refuse_if_taken_down(citation.url, digests, submitted_by)
     existing = Source.objects.filter(sha256=digest).first()
     if existing is not None:
-        return SubmissionOutcome(existing, duplicate=True)
-    title = citation.title.strip() or normalised.split("\n", 1)[0][:200]
+        return SubmissionOutcome(retry_if_stalled(existing), duplicate=True)
+    title = citation.title.strip() if has_visible_text(citation.title) else ""
+    title = title or _first_visible_line(normalised)[:200]
     try:
         with transaction.atomic():
             source = Source.objects.create(
@@ -131,6 +134,10 @@ def submit_text(
     return SubmissionOutcome(source, duplicate=False)
 
 
+def _first_visible_line(text: str) -> str:
+    return next((line.strip() for line in text.split("\n") if has_visible_text(line)), "")
+
+
 def submit_upload(
     data: bytes,
     *,
@@ -139,28 +146,51 @@ def submit_upload(
     citation: Citation,
     submitted_by: Contributor | None,
 ) -> SubmissionOutcome:
-    """Extract the text of an uploaded file (text, Markdown, HTML, PDF) and submit it."""
+    """Store an uploaded file (text, Markdown, HTML, PDF) as a source whose text a worker
+    extracts (``sources.uploads``): the request costs time linear in the file's size, never
+    the extraction's. A file already submitted returns that source (retried if it failed)."""
     _check_size(len(data))
     try:
-        document = extract_text(
-            data,
-            content_type=content_type,
-            filename=filename,
-            max_bytes=settings.SUBMISSION_MAX_BYTES,
-        )
-    except DocumentTooLargeError as exc:
-        raise SubmissionTooLarge(str(exc)) from exc
+        document_format = detect_format(data, content_type, filename)
+        if document_format != "pdf":
+            check_utf8(data)
     except ExtractionError as exc:
         raise SubmissionRejected(str(exc), code=exc.code) from exc
-    if not citation.title and document.title_hint:
-        citation = Citation(**{**citation.__dict__, "title": document.title_hint})
-    return submit_text(
-        document.text,
-        citation=citation,
-        submitted_by=submitted_by,
-        text_format=document.detected_format,
-        file_sha256=hashlib.sha256(data).hexdigest(),
-    )
+    if not data.strip():
+        raise SubmissionRejected("The file is empty.", code="empty")
+    file_digest = hashlib.sha256(data).hexdigest()
+    _refuse_if_taken_down(citation.url, (file_digest,), submitted_by)
+    upload = {
+        "data": data,
+        "content_type": (content_type or "")[:255],
+        "filename": (filename or "")[:255],
+        "title_given": bool(citation.title.strip()),
+    }
+    existing = Source.objects.filter(file_sha256=file_digest).order_by("pk").first()
+    if existing is not None:
+        if existing.status == Source.Status.FAILED and existing.sha256 is None:
+            # Its extraction failed and its file was deleted: this copy brings it back.
+            SourceUpload.objects.update_or_create(source=existing, defaults=upload)
+        return SubmissionOutcome(retry_if_stalled(existing), duplicate=True)
+    with transaction.atomic():
+        source = Source.objects.create(
+            title=citation.title.strip() or (filename or "Uploaded file")[:200],
+            authors=citation.authors,
+            url=citation.url,
+            doi=citation.doi,
+            licence_note=citation.licence_note,
+            language=citation.language,
+            format=document_format,
+            sha256=None,
+            file_sha256=file_digest,
+            char_count=0,
+            byte_size=len(data),
+            status=Source.Status.EXTRACTING,
+            submitted_by=submitted_by,
+        )
+        SourceUpload.objects.create(source=source, **upload)
+        enqueue(Task.EXTRACT_UPLOAD, source.pk)
+    return SubmissionOutcome(source, duplicate=False)
 
 
 def purge_texts(sources: QuerySet[Source]) -> int:
@@ -178,6 +208,7 @@ def purge_texts(sources: QuerySet[Source]) -> int:
     happens: a job whose source's text is gone is cancelled, never handed out, and a
     moderator can't requeue it.
     """
+    SourceUpload.objects.filter(source__in=sources).delete()
     return sources.filter(text_purged_at__isnull=True).update(
         text="", text_purged_at=timezone.now()
     )
@@ -230,48 +261,6 @@ def chunk_source(source_id: int) -> int:
     return len(spans)
 
 
-def redispatch_stalled_sources(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Re-enqueue ingestion of sources still waiting long after submission."""
-    cutoff = timezone.now() - older_than
-    stalled = list(
-        Source.objects.filter(status=Source.Status.RECEIVED, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
-    for source_id in stalled:
-        send(Task.INGEST_SOURCE, source_id)
-    return len(stalled)
-
-
 def purge_analysed_sources() -> int:
     """Purge the text of every analysed source that still holds it."""
     return purge_texts(Source.objects.filter(status=Source.Status.ANALYSED))
-
-
-def requeue_ingestion(source: Source) -> None:
-    """Run ingestion again for a source that failed or never left ``received``.
-
-    Chunks are derived from the retained text, so a failed source's chunks are dropped and
-    rebuilt. A purged source, or one whose analysis already produced facts, can't start over.
-    """
-    with transaction.atomic():
-        locked = (
-            Source.objects.select_for_update()
-            .only("pk", "status", "text_purged_at")
-            .get(pk=source.pk)
-        )
-        if locked.status not in (Source.Status.FAILED, Source.Status.RECEIVED):
-            raise ConflictError(
-                f"Only failed or received sources can be requeued; this one is {locked.status}."
-            )
-        if locked.is_purged:
-            raise ConflictError("Its text has been purged, so it can't be ingested again.")
-        if locked.facts.exists():
-            raise ConflictError(
-                "Its analysis already produced facts; requeue the failed jobs instead."
-            )
-        locked.chunks.all().delete()
-        locked.status = Source.Status.RECEIVED
-        locked.save(update_fields=["status", "updated_at"])
-        enqueue(Task.INGEST_SOURCE, locked.pk)
-    source.status = locked.status

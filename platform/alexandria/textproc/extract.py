@@ -7,15 +7,17 @@ computed on it are the canonical stored offsets.
 
 import io
 import re
+import time
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, Tag
 from bs4.element import ProcessingInstruction
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
+from alexandria.textproc.markdown import markdown_text
 from alexandria.textproc.normalize import normalize_text
 
 __all__ = [
@@ -27,8 +29,10 @@ __all__ = [
     "EncryptedPdfError",
     "ExtractedDocument",
     "ExtractionError",
+    "ExtractionLimits",
     "UnreadablePdfError",
     "UnsupportedFormatError",
+    "check_utf8",
     "detect_format",
     "extract_text",
 ]
@@ -36,6 +40,20 @@ __all__ = [
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 DocumentFormat = Literal["text", "markdown", "html", "pdf"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionLimits:
+    """What one upload may cost. A PDF is small on disk and can expand without bound (Flate
+    streams, forms drawn many times), so its text, pages, decompressed streams and time are
+    capped while it is read; text formats cost time linear in their size."""
+
+    max_chars: int = 4 * 1024 * 1024
+    pdf_max_pages: int = 2000
+    # Characters of text per byte of file: ordinary PDFs stay far below 10.
+    pdf_max_expansion: int = 20
+    pdf_max_stream_bytes: int = 32 * 1024 * 1024
+    pdf_max_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +174,7 @@ def extract_text(
     content_type: str | None,
     filename: str | None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ExtractionLimits = ExtractionLimits(),
 ) -> ExtractedDocument:
     """Extract normalised text from an upload; raises an `ExtractionError` subclass."""
     if len(data) > max_bytes:
@@ -166,22 +185,32 @@ def extract_text(
         raise EmptyDocumentError("The file is empty.")
     document_format = detect_format(data, content_type, filename)
     if document_format == "pdf":
-        raw_text, title = _pdf_text(data)
+        raw_text, title = _pdf_text(data, limits)
     else:
         decoded = _decode_utf8(data)
         if document_format == "html":
             raw_text, title = _html_text(decoded)
         elif document_format == "markdown":
-            raw_text, title = _markdown_text(decoded)
+            raw_text, title = markdown_text(decoded)
         else:
             raw_text, title = decoded, _first_line_title(decoded)
     text = normalize_text(raw_text)
+    if len(text) > limits.max_chars:
+        raise DocumentTooLargeError(
+            f"The file's text is {len(text):,} characters; the limit is {limits.max_chars:,}."
+        )
     if not text:
         raise EmptyDocumentError(
             "No text was found in the file"
             + (" (a scanned PDF without a text layer?)." if document_format == "pdf" else ".")
         )
     return ExtractedDocument(text=text, detected_format=document_format, title_hint=title)
+
+
+def check_utf8(data: bytes) -> None:
+    """Refuse bytes a text format can't be read from (``BinaryContentError``): a check at C
+    speed, so it can run where the extraction itself must not (the request)."""
+    _decode_utf8(data)
 
 
 def _decode_utf8(data: bytes) -> str:
@@ -218,17 +247,75 @@ def _first_line_title(text: str) -> str | None:
 # --- PDF --------------------------------------------------------------------------------
 
 
-def _pdf_text(data: bytes) -> tuple[str, str | None]:
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise EncryptedPdfError(
-                "The PDF is password-protected; upload a copy without a password."
+class _PdfBudgetSpent(BaseException):
+    """Raised from pypdf's text visitor when a PDF exceeds its limits. A BaseException on
+    purpose: pypdf swallows ``Exception`` from the forms a page draws, and would go on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _PdfBudget:
+    """Counts the characters a PDF yields and the time it takes, and stops it at the limit."""
+
+    def __init__(self, limits: ExtractionLimits, file_bytes: int) -> None:
+        self.limits = limits
+        self.max_chars = min(limits.max_chars, limits.pdf_max_expansion * file_bytes)
+        self.chars = 0
+        self.started = time.monotonic()
+
+    def add(self, text: str, *_context: object) -> None:
+        self.chars += len(text)
+        if self.chars > self.max_chars:
+            if self.max_chars < self.limits.max_chars:
+                raise _PdfBudgetSpent(
+                    "The PDF's text is more than "
+                    f"{self.limits.pdf_max_expansion} times the size of the file, which only "
+                    "a decompression bomb does; it was refused."
+                )
+            raise _PdfBudgetSpent(
+                f"The PDF's text is longer than {self.limits.max_chars:,} characters."
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
+        seconds = self.limits.pdf_max_seconds
+        if seconds is not None and time.monotonic() - self.started > seconds:
+            raise _PdfBudgetSpent(f"Reading the PDF took longer than {seconds:g} seconds.")
+
+
+def _pdf_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str | None]:
+    budget = _PdfBudget(limits, len(data))
+    stream_limit = limits.pdf_max_stream_bytes
+    try:
+        with apply_configuration(
+            zlib_maximum_output_length=stream_limit,
+            lzw_maximum_output_length=stream_limit,
+            run_length_maximum_output_length=stream_limit,
+            brotli_maximum_output_length=stream_limit,
+            maximum_declared_stream_length=stream_limit,
+        ):
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise EncryptedPdfError(
+                    "The PDF is password-protected; upload a copy without a password."
+                )
+            if len(reader.pages) > limits.pdf_max_pages:
+                raise DocumentTooLargeError(
+                    f"The PDF has {len(reader.pages):,} pages; the limit is "
+                    f"{limits.pdf_max_pages:,}."
+                )
+            pages = []
+            for page in reader.pages:
+                budget.add("")  # the time limit, also for pages without text
+                pages.append(page.extract_text(visitor_text=budget.add) or "")
+            title = reader.metadata.title if reader.metadata else None
     except ExtractionError:
         raise
+    except _PdfBudgetSpent as exc:
+        raise DocumentTooLargeError(exc.message) from None
+    except LimitReachedError as exc:
+        raise DocumentTooLargeError(
+            f"Part of the PDF decompresses to more than {stream_limit:,} bytes; it was refused."
+        ) from exc
     except (FileNotDecryptedError, DependencyError) as exc:
         raise EncryptedPdfError(
             "The PDF is encrypted in a way the server cannot open; upload an unencrypted copy."
@@ -257,6 +344,9 @@ _HTML_PARAGRAPH_BLOCKS = frozenset(
 _HTML_LINE_BLOCKS = frozenset({"li", "tr", "dt", "dd", "caption"})
 _HTML_CELLS = frozenset({"td", "th"})
 _HTML_SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
+# Elements whose being open changes how their content reads, by the count they raise.
+_HTML_TRACKED = {"pre": "pre", "article": "article", "main": "article"}
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _html_text(markup: str) -> tuple[str, str | None]:
@@ -265,34 +355,52 @@ def _html_text(markup: str) -> tuple[str, str | None]:
     if soup.title and soup.title.get_text(strip=True):
         title = _one_line(soup.title.get_text(" "))
     parts: list[str] = []
-    # Iterative walk (deeply nested markup must not hit the recursion limit). The stack holds
-    # nodes still to visit and, as plain strings, the separators that close block elements.
-    stack: list[Tag | NavigableString | str] = [soup]
+    # One iterative pass (deeply nested markup must neither hit the recursion limit nor cost
+    # a walk up the tree per string). The stack holds nodes still to visit, the separators
+    # that close block elements (plain strings), and the ends of elements that change how
+    # their content is read (_Leave), so the counts of open <pre> and <article>/<main>
+    # elements are always those enclosing the node being visited.
+    open_counts = dict.fromkeys(_HTML_TRACKED.values(), 0)
+    stack: list[Tag | NavigableString | str | _Leave] = [soup]
     while stack:
         node = stack.pop()
-        if isinstance(node, str) and not isinstance(node, NavigableString):
+        if isinstance(node, _Leave):
+            open_counts[node.name] -= 1
+        elif isinstance(node, str) and not isinstance(node, NavigableString):
             parts.append(node)  # a separator pushed below
         elif isinstance(node, NavigableString):
             if not isinstance(node, _HTML_SKIPPED_STRINGS):
-                in_pre = node.find_parent("pre") is not None
-                parts.append(str(node) if in_pre else re.sub(r"\s+", " ", str(node)))
-        elif _html_keeps(node):
+                parts.append(str(node) if open_counts["pre"] else _WHITESPACE.sub(" ", node))
+        elif _html_keeps(node, in_article=open_counts["article"] > 0):
             opening, closing = _html_separators(node.name)
             stack.append(closing)
+            tracked = _HTML_TRACKED.get(node.name)
+            if tracked is not None:
+                open_counts[tracked] += 1
+                stack.append(_Leave(tracked))
             stack.extend(reversed(node.contents))
             stack.append(opening)
-    text = re.sub(r" *\n *", "\n", "".join(parts))
+    # Spaces around line breaks go line by line: a pattern like " *\n *" is quadratic in a run
+    # of spaces with no line break.
+    text = "\n".join(line.strip(" ") for line in "".join(parts).split("\n"))
     heading = soup.find("h1")
     if title is None and heading is not None:
         title = _one_line(heading.get_text(" ")) or None
     return text, title
 
 
-def _html_keeps(tag: Tag) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Leave:
+    """Marks the end of a tracked element's content in the walk of ``_html_text``."""
+
+    name: str
+
+
+def _html_keeps(tag: Tag, *, in_article: bool) -> bool:
     if tag.name in _HTML_DROP:
         return False
     if tag.name in _HTML_PAGE_CHROME:
-        return tag.find_parent(["article", "main"]) is not None
+        return in_article
     return True
 
 
@@ -305,77 +413,3 @@ def _html_separators(name: str) -> tuple[str, str]:
     if name in _HTML_CELLS:
         return " ", " "
     return "", ""
-
-
-# --- Markdown ---------------------------------------------------------------------------
-
-_MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
-_MD_SETEXT_OR_RULE = re.compile(r"^ {0,3}(?:=+|-{3,}|\*{3,}|_{3,}|(?:[-*_] ){2,}[-*_])[ \t]*$")
-_MD_REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s+\S+.*$")
-_MD_BLOCKQUOTE = re.compile(r"^ {0,3}(?:> ?)+")
-_MD_BULLET = re.compile(r"^(\s*)[-*+][ \t]+")
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\[[^\]]*\])")
-_MD_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_MD_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_MD_EMPHASIS_STAR = re.compile(r"\*(?=\S)(.+?)(?<=\S)\*")
-_MD_EMPHASIS_UNDERSCORE = re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)")
-_MD_STRIKETHROUGH = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-
-
-def _markdown_text(markdown: str) -> tuple[str, str | None]:
-    """Keep the prose of Markdown, dropping markup; fenced code is kept verbatim as text."""
-    lines: list[str] = []
-    title = None
-    fence: str | None = None
-    for line in markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        opening = _MD_FENCE.match(line)
-        if fence is not None:
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                fence = None
-                lines.append("")
-            else:
-                lines.append(line)
-            continue
-        if opening:
-            fence = opening.group(1)
-            lines.append("")
-            continue
-        if _MD_SETEXT_OR_RULE.match(line) or _MD_REFERENCE_DEFINITION.match(line):
-            lines.append("")
-            continue
-        line = _MD_BLOCKQUOTE.sub("", line)
-        line = _MD_BULLET.sub(r"\1", line)
-        heading = _MD_HEADING.match(line)
-        if heading:
-            line = _markdown_inline(heading.group(2))
-            if title is None and line.strip() and heading.group(1) == "#":
-                title = _one_line(line)
-            lines.extend(["", line, ""])
-            continue
-        lines.append(_markdown_inline(line))
-    return "\n".join(lines), title
-
-
-def _markdown_inline(line: str) -> str:
-    # Code spans first, so markup-like characters inside them are left alone.
-    pieces = []
-    position = 0
-    for code in _MD_CODE_SPAN.finditer(line):
-        pieces.append(_markdown_inline_markup(line[position : code.start()]))
-        pieces.append(code.group(2).strip())
-        position = code.end()
-    pieces.append(_markdown_inline_markup(line[position:]))
-    return "".join(pieces)
-
-
-def _markdown_inline_markup(text: str) -> str:
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_AUTOLINK.sub(r"\1", text)
-    text = _MD_STRONG.sub(r"\2", text)
-    text = _MD_STRIKETHROUGH.sub(r"\1", text)
-    text = _MD_EMPHASIS_STAR.sub(r"\1", text)
-    return _MD_EMPHASIS_UNDERSCORE.sub(r"\1", text)

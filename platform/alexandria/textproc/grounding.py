@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["entity_grounded"]
+__all__ = ["content_words", "entity_grounded", "ungrounded_words"]
 
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 _SIBILANT_ENDINGS = ("s", "x", "z", "ch", "sh")
@@ -54,3 +54,40 @@ def entity_grounded(
         ):
             return True
     return False
+
+
+# Words that carry no content of their own: a predicate "is part of" stands on "part" alone.
+_FUNCTION_WORDS = frozenset(
+    _stem(word)
+    for word in """a an the of in on at to for from by with as into onto about over under
+    between among and or but nor not no is are was were be been being am has have had do
+    does did can could may might must shall should will would it its this that these those
+    there their they he she his her him we our you your i me my one ones than then so such
+    also very""".split()  # noqa: SIM905
+)
+# A word counts as found when a nearby word shares its stem or this many first letters
+# ("discovered" and "discovery"); shorter words must match whole.
+_SHARED_PREFIX = 5
+
+
+def content_words(text: str) -> list[str]:
+    """The stems of ``text``'s words that carry content (numbers included)."""
+    return [stem for stem in _stems(text) if stem not in _FUNCTION_WORDS]
+
+
+def ungrounded_words(
+    phrase: str, source: str, anchor_start: int, anchor_end: int, window: int
+) -> list[str]:
+    """The content words of ``phrase`` that occur nowhere within ``window`` characters of the
+    anchor (none for a phrase of function words only, such as "is" or "has")."""
+    wanted = content_words(phrase)
+    if not wanted:
+        return []
+    nearby = set(_stems(source[max(0, anchor_start - window) : anchor_end + window]))
+    prefixes = {word[:_SHARED_PREFIX] for word in nearby if len(word) >= _SHARED_PREFIX}
+    return [
+        word
+        for word in wanted
+        if word not in nearby
+        and not (len(word) >= _SHARED_PREFIX and word[:_SHARED_PREFIX] in prefixes)
+    ]

@@ -117,14 +117,25 @@ def exchange(
 
 
 def _check_sizes(submissions: list[Submission]) -> tuple[dict, list]:
-    """Refuse oversized outputs; hash the rest. ({lease id: refusal}, [(submission, sha256,
-    whether it may hold a NUL)])."""
+    """Refuse oversized outputs and outputs that are no UTF-8 text; hash the rest. ({lease id:
+    refusal}, [(submission, sha256, whether it may hold a NUL)])."""
     if len({submission.lease_id for submission in submissions}) != len(submissions):
         raise InvalidInput("Each lease may appear only once in a request.")
     outcomes: dict[uuid.UUID, SubmitOutcome] = {}
     checked = []
     for submission in submissions:
-        encoded = canonical_json(submission.output)
+        try:
+            encoded = canonical_json(submission.output)
+        except UnicodeEncodeError as exc:
+            # A lone surrogate ("\ud800" sent as JSON): no text; only this output is refused.
+            outcomes[submission.lease_id] = SubmitOutcome(
+                submission.lease_id,
+                error=OutputRejected(
+                    [f"a lone UTF-16 surrogate ({exc.object[exc.start]!a}) is no text"],
+                    "The output is not valid UTF-8 text.",
+                ),
+            )
+            continue
         if len(encoded) > settings.RESULT_MAX_BYTES:
             outcomes[submission.lease_id] = SubmitOutcome(
                 submission.lease_id,

@@ -2,7 +2,9 @@
 
 Stop criteria: no layer above ``ABSTRACTION_MAX_LAYERS``; a node either phase judges useless
 ends its branch; a new item too close to an item it combines (``ABSTRACTION_NOVELTY_THRESHOLD``)
-is dropped as a restatement, and a layer whose nodes yield nothing new ends the climb.
+is dropped as a restatement; a judge_usefulness job judges the items each composition created
+(``services.usefulness``): useless ones are rejected, and a layer whose new items are mostly
+useless or mostly restatements stops; a layer whose nodes yield nothing new ends the climb.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alexandria.core.tasking import Task, enqueue
@@ -23,10 +26,13 @@ from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import OUTSTANDING, cancel_job, create_job
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.knowledge.services import reindex_items_after_commit
-from alexandria.layers.models import LayerBuild, NodeAbstraction
+from alexandria.layers.models import LayerBuild, NodeAbstraction, UsefulnessVerdict
+from alexandria.layers.services.provenance import IRRELEVANT, relevant_items
+from alexandria.layers.services.usefulness import count_composition, queue_judgement, stop_reason
 from alexandria.search.selectors import is_visible, visible_items
 from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.fingerprints import copy_reason, index_for_sources
+from alexandria.textproc.item_quality import item_problems
 from jobkinds import abstract
 
 logger = logging.getLogger(__name__)
@@ -42,9 +48,13 @@ def _node_payload(item: KnowledgeItem) -> dict[str, Any]:
 
 
 def eligible_nodes(layer: int):
-    """Settled items of ``layer`` (merge-checked canonical, visible) not yet abstracted."""
+    """Settled items of ``layer`` (merge-checked canonical, visible) not yet abstracted; a new
+    item of an abstraction only once judged useful (items without a verdict predate the judge)."""
     return visible_items().filter(
-        layer=layer, merge_check__isnull=False, abstraction_run__isnull=True
+        Q(usefulness__isnull=True) | Q(usefulness__useful=True),
+        layer=layer,
+        merge_check__isnull=False,
+        abstraction_run__isnull=True,
     )
 
 
@@ -52,11 +62,14 @@ def schedule_abstractions(limit: int | None = None) -> int:
     """Start probe jobs for up to ``limit`` eligible nodes, lowest layers first."""
     limit = limit or settings.ABSTRACTION_NODES_PER_RUN
     started = 0
+    stopped = set(
+        LayerBuild.objects.filter(status=LayerBuild.Status.STOPPED).values_list("layer", flat=True)
+    )
     for layer in range(1, settings.ABSTRACTION_MAX_LAYERS):
         if started >= limit:
             break
-        build = LayerBuild.objects.filter(layer=layer + 1).first()
-        if build is not None and build.status == LayerBuild.Status.STOPPED:
+        # A stopped layer gets no more items, and no layer is built on it.
+        if layer in stopped or layer + 1 in stopped:
             continue
         nodes = list(eligible_nodes(layer).order_by("pk")[: limit - started])
         if not nodes:
@@ -84,10 +97,16 @@ def schedule_abstractions(limit: int | None = None) -> int:
 
 
 def update_layer_builds() -> None:
-    """Mark builds complete once no node of the layer below waits or is in progress."""
+    """Mark builds complete once no node of the layer below waits (for abstraction or for the
+    outstanding judge job on its usefulness) or is in progress. An item whose judge job failed
+    stays unjudged, so it is never abstracted."""
     for build in LayerBuild.objects.filter(status=LayerBuild.Status.BUILDING):
         below = build.layer - 1
         if eligible_nodes(below).exists():
+            continue
+        if UsefulnessVerdict.objects.filter(
+            item__layer=below, useful__isnull=True, run__judge_job__status__in=OUTSTANDING
+        ).exists():
             continue
         if NodeAbstraction.objects.filter(layer=below, phase__in=IN_PROGRESS).exists():
             continue
@@ -101,10 +120,22 @@ def update_layer_builds() -> None:
 
 
 def stop_layer_build(build: LayerBuild, reason: str) -> None:
-    """Stop building a layer: no new probe jobs for its nodes (running ones finish)."""
+    """Stop building a layer: no new probe jobs for the nodes below it and none for its own
+    (running ones finish)."""
     build.status = LayerBuild.Status.STOPPED
     build.stop_reason = reason
     build.save(update_fields=["status", "stop_reason", "updated_at"])
+
+
+def stop_if_unproductive(build: LayerBuild) -> bool:
+    """Stop a layer whose new items are mostly useless or restatements (see ``stop_reason``)."""
+    if build.status == LayerBuild.Status.STOPPED:
+        return False
+    reason = stop_reason(build)
+    if reason:
+        stop_layer_build(build, reason)
+        logger.info("layer %s stopped: %s", build.layer, reason)
+    return bool(reason)
 
 
 def record_probes(job: Job, output: dict[str, Any]) -> NodeAbstraction:
@@ -189,21 +220,33 @@ def _written(item: dict[str, Any]) -> list[str]:
 
 
 def check_composition(job: Job, output: dict[str, Any]) -> CompositionCheck:
-    """Keep new items that combine only the node and its retrieved neighbours, and that repeat
-    no ``RETENTION_MAX_RUN_WORDS`` consecutive words of a source those rest on."""
-    allowed = {job.payload["node"]["id"]} | {n["id"] for n in job.payload["neighbours"]}
-    sources = index_for_sources(grounding_sources(allowed))
+    """Keep new items that combine only the node and its retrieved neighbours, that repeat
+    no ``RETENTION_MAX_RUN_WORDS`` consecutive words of a source those rest on, that pass the
+    quality gate (``textproc.item_quality``) and that are relevant to at least one item they
+    combine: the irrelevant ones leave ``combines`` (``provenance``), so neither
+    ``derived_from`` nor the citations include them."""
+    shown = [job.payload["node"], *job.payload["neighbours"]]
+    texts = {n["id"]: n["text"] for n in shown}
+    sources = index_for_sources(grounding_sources(set(texts)))
     check = CompositionCheck()
     for position, item in enumerate(output["items"]):
-        unknown = sorted(set(item["combines"]) - allowed)
+        unknown = sorted(set(item["combines"]) - set(texts))
         if unknown:
             check.rejected.append(f"item {position}: combines unknown ids {unknown[:10]}")
         elif item["kind"] == "instruction" and not item.get("steps"):
-            check.rejected.append(f"item {position}: an instruction needs steps")
+            check.rejected.append(f"item {position}: no_steps: an instruction needs steps")
         elif runs := [r for text in _written(item) if text for r in sources.copied_runs(text)]:
             check.rejected.append(f"item {position}: {copy_reason(runs)}")
+        elif problems := item_problems(item["kind"], item["text"], steps=item.get("steps", ())):
+            check.rejected.append(f"item {position}: {problems[0].code}: {problems[0].message}")
+        elif relevant := relevant_items(
+            item["text"], {i: texts[i] for i in dict.fromkeys(item["combines"])}
+        ):
+            check.kept.append({**item, "combines": relevant})
         else:
-            check.kept.append(item)
+            check.rejected.append(
+                f"item {position}: {IRRELEVANT}: none of the items it combines is about it"
+            )
     return check
 
 
@@ -219,7 +262,8 @@ def _details(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def store_composition(job: Job, output: dict[str, Any]) -> list[KnowledgeItem]:
-    """Phase 2 result: the new layer's items, minus restatements of what they combine."""
+    """Phase 2 result: the new layer's items, minus restatements of what they combine, put to
+    a judge_usefulness job; the layer's build counts both and may stop on them."""
     run = NodeAbstraction.objects.select_for_update().get(compose_job=job)
     check = check_composition(job, output)
     if output["useless"] or not check.kept:
@@ -253,10 +297,13 @@ def store_composition(job: Job, output: dict[str, Any]) -> list[KnowledgeItem]:
         new_item.derived_from.set(combined)
         created.append(new_item)
     reindex_items_after_commit(item.pk for item in created)
+    if created:
+        queue_judgement(run, created, texts)
     run.phase = NodeAbstraction.Phase.DONE
     run.items_created = len(created)
     run.dropped_not_novel = dropped
     run.save(update_fields=["phase", "items_created", "dropped_not_novel", "updated_at"])
+    stop_if_unproductive(count_composition(run.layer + 1, created=len(created), dropped=dropped))
     logger.info("abstraction of item %s: %s new, %s not novel", run.node_id, len(created), dropped)
     return created
 

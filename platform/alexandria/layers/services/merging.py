@@ -20,6 +20,7 @@ from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.knowledge.services import reindex_items_after_commit
+from alexandria.layers.merge_decision import merge_text
 from alexandria.layers.merge_planning import MergeEntry, plan_merges
 from alexandria.layers.models import MergeCheck, MergeRecord, MergeVerification
 from alexandria.search.selectors import is_visible, visible_items
@@ -131,14 +132,16 @@ def split_merge(record: MergeRecord, *, reason: str, recheck: bool = False) -> b
 
 
 def request_verification(canonical_id: int, candidate_id: int, similarity: float) -> bool:
-    """Ask volunteers whether the pair means the same; False when it was asked before."""
+    """Ask volunteers whether the pair means the same (an instruction shown with its steps);
+    False when it was asked before."""
     if MergeVerification.objects.filter(
         canonical_id=canonical_id, candidate_id=candidate_id
     ).exists():
         return False
-    texts = dict(
-        KnowledgeItem.objects.filter(pk__in=[canonical_id, candidate_id]).values_list("pk", "text")
-    )
+    texts = {
+        item.pk: merge_text(item.kind, item.text, item.details)
+        for item in KnowledgeItem.objects.filter(pk__in=[canonical_id, candidate_id])
+    }
     payload = {
         "prompt_version": verify_merge.PROMPT_VERSION,
         "first": {"id": canonical_id, "text": texts[canonical_id][: verify_merge.TEXT_MAX_CHARS]},
@@ -180,11 +183,13 @@ def run_merge(
         visible_items()
         .filter(layer=layer, merge_check__isnull=True)
         .order_by("pk")
-        .only("id", "kind", "text", "layer", "status", "merged_into")[:limit]
+        .only("id", "kind", "text", "details", "layer", "status", "merged_into")[:limit]
     )
     if not batch:
         return report
     index = index or VectorIndex()
+    # The index holds vectors of item.text: neighbours are found with those; pairs are then
+    # compared by their merge texts (an instruction's goal and steps).
     new_vectors = index.embedder.embed_texts([item.text for item in batch])
     batch_ids = {item.pk for item in batch}
     neighbour_ids: set[int] = set()
@@ -195,27 +200,25 @@ def run_merge(
         visible_items()
         .filter(pk__in=neighbour_ids, merge_check__isnull=False)
         .order_by("pk")
-        .only("id", "kind", "text")
+        .only("id", "kind", "text", "details")
     )
-    stored = index.vectors(layer, [item.pk for item in settled])
-    missing = [item for item in settled if item.pk not in stored]
-    if missing:
-        stored.update(
-            zip(
-                [item.pk for item in missing],
-                index.embedder.embed_texts([item.text for item in missing]),
-                strict=True,
-            )
-        )
-    entries = [MergeEntry(item.pk, item.kind, item.text, fixed=True) for item in settled] + [
-        MergeEntry(item.pk, item.kind, item.text) for item in batch
+    vectors = dict(zip([item.pk for item in batch], new_vectors, strict=True))
+    vectors.update(index.vectors(layer, [item.pk for item in settled]))
+    texts = {item.pk: merge_text(item.kind, item.text, item.details) for item in settled + batch}
+    stale = [
+        item.pk for item in settled + batch if item.pk not in vectors or texts[item.pk] != item.text
     ]
-    vectors = np.vstack([stored[item.pk] for item in settled] + [new_vectors])
+    if stale:
+        vectors.update(
+            zip(stale, index.embedder.embed_texts([texts[pk] for pk in stale]), strict=True)
+        )
+    entries = [MergeEntry(item.pk, item.kind, texts[item.pk], fixed=True) for item in settled] + [
+        MergeEntry(item.pk, item.kind, texts[item.pk]) for item in batch
+    ]
     plan = plan_merges(
         entries,
-        vectors,
+        np.vstack([vectors[entry.id] for entry in entries]),
         recall=settings.MERGE_RECALL_THRESHOLD,
-        direct=settings.MERGE_DIRECT_THRESHOLD,
     )
     with transaction.atomic():
         for pair in plan.merges:

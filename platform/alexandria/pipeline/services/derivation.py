@@ -3,7 +3,11 @@
 The node sees the document's facts with their anchor ids and fragments, not the full text.
 An item whose cited evidence contains no anchor of this source is rejected; items that repeat
 ``RETENTION_MAX_RUN_WORDS`` consecutive words of the source are rejected by the copyright gate
-(``sources.fingerprints``).
+(``sources.fingerprints``); items the quality gate refuses (``textproc.item_quality``: markup,
+headings, questions, truncated text, restated titles, instructions without a goal or steps) are
+rejected with the problem's code; anchors whose span shares nothing with the item are dropped
+and an item left with none is rejected (``services.support``), and each stored item waits,
+unverified, for its verify_support job.
 """
 
 from dataclasses import dataclass, field
@@ -14,11 +18,17 @@ from alexandria.jobs.services.lifecycle import create_job
 from alexandria.jobs.services.payloads import span
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
 from alexandria.knowledge.services import reindex_items_after_commit
+from alexandria.pipeline.services import support
+from alexandria.pipeline.services.source_texts import retained_text, screening_reference
 from alexandria.sources.fingerprints import copied_runs, copy_reason
 from alexandria.sources.models import Source
+from alexandria.textproc.item_quality import Problem, item_problems
+from alexandria.textproc.screening import planted_fields
 from jobkinds import derive, reconstruct
 
 MAX_REJECTED_SHARE = 0.5
+# An item with URLs, markup or instructions its source doesn't contain (textproc.screening).
+PLANTED = "planted_text"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,9 @@ class DerivationCheck:
         total = len(self.kept) + len(self.rejected)
         if not self.rejected:
             return []
+        planted = [r.describe() for r in self.rejected if r.reason == PLANTED]
+        if planted:  # no model's slip: the whole result is refused
+            return [f"{len(planted)} of {total} items carry planted text", *planted[:20]]
         if not self.kept or len(self.rejected) / total > MAX_REJECTED_SHARE:
             return [
                 f"{len(self.rejected)} of {total} items rejected",
@@ -152,9 +165,13 @@ def _derived(kind: str, index: int, item: dict[str, Any], anchor_ids: list[int])
 
 
 def check_derivation(job: Job, output: dict[str, Any]) -> DerivationCheck:
-    """Keep items citing at least one anchor of the source and copying nothing long."""
+    """Keep items citing at least one anchor of the source, copying nothing long, passing the
+    quality gate (``textproc.item_quality``: the problem's code is the reason) and citing at
+    least one anchor whose span shares content with them (``support.supporting_anchors``)."""
     source = job.source
-    known = set(Anchor.objects.filter(source=source).values_list("pk", flat=True))
+    known = {anchor.pk: anchor for anchor in Anchor.objects.filter(source=source)}
+    text = retained_text(source)
+    reference = screening_reference(source)
     check = DerivationCheck()
     entries = [(KnowledgeItem.Kind.HYPOTHESIS, item) for item in output["hypotheses"]] + [
         (KnowledgeItem.Kind.INSTRUCTION, item) for item in output["instructions"]
@@ -174,18 +191,63 @@ def check_derivation(job: Job, output: dict[str, Any]) -> DerivationCheck:
                 )
             )
             continue
+        planted = planted_fields(
+            {f"{kind}.{n}": part for n, part in enumerate(_texts(kind, item)) if part},
+            reference,
+            commands_in=(KnowledgeItem.Kind.INSTRUCTION,),
+        )
+        if planted:
+            check.rejected.append(RejectedDerivation(index, kind, PLANTED, "; ".join(planted)))
+            continue
         runs = copied_runs(_texts(kind, item), [source.pk])
         if runs:
             check.rejected.append(
                 RejectedDerivation(index, kind, "verbatim_copy", copy_reason(runs))
             )
             continue
-        check.kept.append(_derived(kind, index, item, valid_ids))
+        problems = _quality_problems(kind, item, source)
+        if problems:
+            check.rejected.append(
+                RejectedDerivation(index, kind, problems[0].code, problems[0].message)
+            )
+            continue
+        supported = support.supporting_anchors(
+            support.claim_text(kind, _main_text(kind, item), item.get("steps", ())),
+            [known[i] for i in valid_ids],
+            text,
+        )
+        if not supported:
+            check.rejected.append(
+                RejectedDerivation(
+                    index,
+                    kind,
+                    support.UNSUPPORTED,
+                    f"no cited anchor ({len(valid_ids)}) shares content with the item or is "
+                    "similar enough to it",
+                )
+            )
+            continue
+        check.kept.append(_derived(kind, index, item, [a.pk for a in supported]))
     return check
 
 
+def _main_text(kind: str, item: dict[str, Any]) -> str:
+    return item["claim"] if kind == KnowledgeItem.Kind.HYPOTHESIS else item["goal"]
+
+
+def _quality_problems(kind: str, item: dict[str, Any], source: Source) -> list[Problem]:
+    return item_problems(
+        kind,
+        _main_text(kind, item),
+        steps=item.get("steps", ()),
+        source_title=source.title,
+        language=source.language or None,
+    )
+
+
 def store_items(job: Job, check: DerivationCheck, *, prompt_version: str) -> list[KnowledgeItem]:
-    """Store the kept items as layer-1 knowledge, authored by the source's submitter."""
+    """Store the kept items as layer-1 knowledge, authored by the source's submitter, each
+    unverified until its verify_support job is decided (``support.plan_support``)."""
     source = job.source
     stored = []
     for derived in check.kept:
@@ -200,6 +262,7 @@ def store_items(job: Job, check: DerivationCheck, *, prompt_version: str) -> lis
             prompt_version=prompt_version,
         )
         item.anchors.set(derived.anchor_ids)
+        support.plan_support(item, source, priority=job.priority)
         stored.append(item)
     reindex_items_after_commit(item.pk for item in stored)
     return stored

@@ -9,8 +9,14 @@ and quotes what the node wrote. The gate reads the source's fingerprint
 from typing import Any
 
 from alexandria.jobs.models import Job
-from alexandria.pipeline.services.graph import GraphCheck, KeptFact, RejectedFact, check_job_output
-from alexandria.pipeline.services.source_texts import source_index
+from alexandria.pipeline.services.graph import (
+    GraphCheck,
+    KeptFact,
+    RejectedFact,
+    check_job_output,
+    refused_wording,
+)
+from alexandria.pipeline.services.source_texts import screening_reference, source_index
 from alexandria.sources.fingerprints import (
     CopiedRun,
     ShingleIndex,
@@ -36,8 +42,12 @@ def _withheld_if_copied(rejected: RejectedFact, index: ShingleIndex) -> Rejected
 
 def check_graph_output(job: Job, output: dict[str, Any]) -> GraphCheck:
     """``graph.check_job_output`` with the copyright gate: kept facts that would store a copied
-    run are rejected (``verbatim_copy``) and count against the result like any rejected fact."""
-    checked = check_job_output(job, output, source_index(job.source))
+    run are rejected (``verbatim_copy``) and count against the result like any rejected fact;
+    then the facts' own wording (``graph.refused_wording``: planted text, or a predicate or
+    value the text near the anchor does not say)."""
+    text_index = source_index(job.source)
+    checked = check_job_output(job, output, text_index)
+    reference = screening_reference(job.source)
     index = index_for_sources([job.source_id])
     runs_of: dict[str, list[CopiedRun]] = {}
     gated = GraphCheck(rejected=[_withheld_if_copied(r, index) for r in checked.rejected])
@@ -49,6 +59,8 @@ def check_graph_output(job: Job, output: dict[str, Any]) -> GraphCheck:
             runs.extend(runs_of[text])
         if runs:
             gated.rejected.append(RejectedFact(fact.index, "verbatim_copy", copy_reason(runs)))
+        elif (refused := refused_wording(fact, text_index.source, reference)) is not None:
+            gated.rejected.append(refused)
         else:
             gated.kept.append(fact)
     gated.rejected.sort(key=lambda rejected: rejected.index)

@@ -5,7 +5,11 @@ trimmed to ``ANCHOR_MAX_CHARS``) and every entity it names is mentioned near the
 a canonical entity of the document (named in the title or in two or more chunks). A name the
 output forgot to declare among its entities is accepted (as a new entity) only when it is
 mentioned near the anchor: small models often skip the declaration; grounding is not skipped.
-Checking is deterministic, so ``validate`` and ``apply`` run the same ``check_graph``.
+Checking is deterministic, so ``validate`` and ``apply`` run the same ``check_graph``. A kept
+fact's own words are checked after the copyright gate (``refused_wording``, applied by
+``gating``): planted text (URLs, markup, instructions the source doesn't contain) rejects the
+whole result; a predicate or value with more than ``MAX_UNGROUNDED_WORDS`` content words the
+text near its anchor doesn't contain rejects the fact.
 
 The locator verifies the model's whole quote; the anchor stored keeps only the span's offsets,
 its hash and the few words at its ends that the source's retention limits allow
@@ -25,7 +29,8 @@ from alexandria.pipeline.services.source_texts import retained_text
 from alexandria.sources.models import Chunk, Source
 from alexandria.textproc.anchors import AnchorMatch, SourceIndex
 from alexandria.textproc.fragments import QuoteBudget, quoted_ranges, span_sha256
-from alexandria.textproc.grounding import entity_grounded
+from alexandria.textproc.grounding import entity_grounded, ungrounded_words
+from alexandria.textproc.screening import Reference, planted
 from jobkinds import extract_graph
 
 # Facts of chunk i get temporal ids i * TEMPORAL_STRIDE + 1, + 2, ...: document order.
@@ -37,6 +42,12 @@ UNDECLARED_ENTITY_TYPE = "thing"
 MAX_REJECTED_SHARE = 0.5
 # How many per-fact reasons an invalid result's report quotes.
 MAX_REPORTED_REASONS = 20
+# A predicate or value may add this many content words of its own to what the text near the
+# anchor says (a label such as "occupation", "born in year"); more is not from the source.
+MAX_UNGROUNDED_WORDS = 1
+# A fact that carries planted text (URLs, markup, instructions the source doesn't contain)
+# makes its whole result invalid: that is no model's slip.
+PLANTED = "planted_text"
 
 assert extract_graph.MAX_FACTS < TEMPORAL_STRIDE
 
@@ -81,6 +92,10 @@ class GraphCheck:
         total = len(self.kept) + len(self.rejected)
         if not self.rejected:
             return []
+        planted_facts = [r for r in self.rejected if r.reason == PLANTED]
+        if planted_facts:
+            head = f"{len(planted_facts)} of {total} facts carry planted text"
+            return [head, *(r.describe() for r in planted_facts[:MAX_REPORTED_REASONS])]
         if not self.kept or len(self.rejected) / total > MAX_REJECTED_SHARE:
             head = f"{len(self.rejected)} of {total} facts rejected"
             details = [r.describe() for r in self.rejected[:MAX_REPORTED_REASONS]]
@@ -253,6 +268,30 @@ def check_graph(
             )
         )
     return check
+
+
+def refused_wording(fact: KeptFact, text: str, reference: Reference) -> RejectedFact | None:
+    """A grounded fact whose own wording may not be stored, or None: planted text in anything
+    it would store, or a predicate or value the text near its anchor does not say (replicas'
+    comparator looks at names and anchors only)."""
+    stored = [fact.predicate, fact.value]
+    for entity in filter(None, (fact.subject, fact.object)):
+        stored.extend((entity.name, entity.type, *entity.aliases))
+    findings = [finding for part in stored if part for finding in planted(part, reference)]
+    if findings:
+        message = ", ".join(finding.describe() for finding in findings[:3])
+        return RejectedFact(fact.index, PLANTED, message)
+    start, end = fact.match.start, fact.match.end
+    for field_name, phrase in (("predicate", fact.predicate), ("value", fact.value)):
+        extra = ungrounded_words(phrase, text, start, end, GROUNDING_WINDOW)
+        if len(extra) > MAX_UNGROUNDED_WORDS:
+            return RejectedFact(
+                fact.index,
+                f"{field_name}_not_grounded",
+                f"the {field_name}'s words {', '.join(map(repr, extra[:5]))} are not in the "
+                f"text within {GROUNDING_WINDOW} characters of the anchor",
+            )
+    return None
 
 
 def check_job_output(job: Job, output: dict[str, Any], index: SourceIndex) -> GraphCheck:

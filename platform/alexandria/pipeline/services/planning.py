@@ -1,7 +1,8 @@
 """The order of the analysis: which jobs a source gets, and when the next stage starts.
 
 Stages: extract_graph per chunk, describe and rate_age (planned with the chunks) → entity
-resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → purge of the
+resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → support (one
+verify_support job per stored item, created as derive results are applied) → purge of the
 source text. ``advance_source`` is idempotent: it looks at what exists and creates only what
 is missing, so handlers and the reconciler may call it any number of times.
 
@@ -10,7 +11,6 @@ hydrates when a node leases the job (``jobs.services.payloads``). The text is pu
 last job is finished; a job can't be leased after that (``sources.services.purge_texts``).
 """
 
-from datetime import timedelta
 from enum import StrEnum
 
 from django.db import transaction
@@ -23,10 +23,19 @@ from alexandria.jobs.services.payloads import span
 from alexandria.pipeline.models import SourceProfile
 from alexandria.pipeline.services.derivation import plan_derivation
 from alexandria.pipeline.services.resolution import resolve_source_entities
+from alexandria.pipeline.services.support import reject_unverified
 from alexandria.sources.models import Source
 from alexandria.sources.services import purge_source_text
 from alexandria.textproc.phrases import candidate_anchors, candidate_entities
-from jobkinds import derive, describe, extract_graph, rate_age, reconstruct, resolve_entities
+from jobkinds import (
+    derive,
+    describe,
+    extract_graph,
+    rate_age,
+    reconstruct,
+    resolve_entities,
+    verify_support,
+)
 
 # extract_graph jobs run first; profile jobs early so they finish alongside the graph.
 GRAPH_PRIORITY = 10
@@ -39,6 +48,7 @@ class Stage(StrEnum):
     GRAPH = "graph"
     RESOLUTION = "resolution"
     DERIVATION = "derivation"
+    SUPPORT = "support"
     DONE = "done"
     TAKEN_DOWN = "taken_down"
 
@@ -63,6 +73,12 @@ def _spans_of(pieces: list[str], text: str, offset: int) -> list[dict]:
     return spans
 
 
+def _fitting(pieces: list[str], max_chars: int) -> list[str]:
+    """The pieces the kind's input schema accepts (planning trims what it offers, rather
+    than fail a source over a payload it made itself)."""
+    return [piece for piece in pieces if 0 < len(piece) <= max_chars]
+
+
 def plan_analysis(source_id: int) -> int:
     """Create the first jobs of a chunked source and mark it analysing; how many were created.
 
@@ -77,8 +93,12 @@ def plan_analysis(source_id: int) -> int:
         created = 0
         for chunk in source.chunks.order_by("index"):
             chunk_text = text[chunk.start : chunk.end]
-            anchors = candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS)
-            names = candidate_entities(chunk_text)
+            anchors = _fitting(
+                candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS),
+                extract_graph.ANCHOR_MAX_CHARS,
+            )
+            # Over-long "names" (a URL, a base64 blob) are no name a node could return.
+            names = _fitting(candidate_entities(chunk_text), extract_graph.NAME_MAX_CHARS)
             payload = {
                 "source_title": source.title,
                 "chunk_index": chunk.index,
@@ -137,6 +157,10 @@ def advance_source(source_id: int) -> Stage:
         later = (derive.KIND.name, reconstruct.KIND.name)
         if not Job.objects.filter(source=source, kind__in=later).exists():
             plan_derivation(source, priority=LATER_PRIORITY)
+        if _unfinished(source, later):
+            return Stage.DERIVATION
+        if _unfinished(source, (verify_support.KIND.name,)):
+            return Stage.SUPPORT
         if _unfinished(source):
             return Stage.DERIVATION
         finish_analysis(source)
@@ -146,34 +170,29 @@ def advance_source(source_id: int) -> Stage:
 def finish_analysis(source: Source) -> None:
     """Every job is finished (and the reconstruction scored): mark the source analysed and
     purge its text. No job needing the text is left, and none can be leased after this
-    (``sources.services.purge_texts`` says why)."""
+    (``sources.services.purge_texts`` says why); items whose verify_support job failed can't be
+    verified any more and are rejected."""
+    reject_unverified(source)
     source.status = Source.Status.ANALYSED
     source.save(update_fields=["status", "updated_at"])
     purge_source_text(source)
 
 
-def redispatch_analysis(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Re-run ingestion of chunked sources never planned, and advance every analysing source.
+def redispatch_analysis() -> int:
+    """Advance every analysing source; returns how many tasks were enqueued.
 
     Covers lost messages and jobs that ended without a result (dead-lettered or cancelled),
-    which no handler's ``apply`` reports. Returns how many tasks were enqueued.
+    which no handler's ``apply`` reports. The stages before analysis are the sources app's
+    (``sources.recovery.redispatch_stuck_sources``).
     """
-    cutoff = timezone.now() - older_than
-    unplanned = list(
-        Source.objects.filter(status=Source.Status.CHUNKED, updated_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
-    )
     analysing = list(
         Source.objects.filter(status=Source.Status.ANALYSING)
         .order_by("updated_at")
         .values_list("pk", flat=True)
     )
-    for source_id in unplanned:
-        send(Task.INGEST_SOURCE, source_id)
     for source_id in analysing:
         send(Task.ADVANCE_SOURCE, source_id)
-    return len(unplanned) + len(analysing)
+    return len(analysing)
 
 
 def enqueue_advance(source_id: int) -> None:

@@ -4,14 +4,25 @@ The reconstruction's fidelity is scored here, while the source text still exists
 waits until every job of the source is finished).
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from alexandria.jobs.models import Job
 from alexandria.knowledge.services import reindex_source_items_after_commit
 from alexandria.pipeline.models import SourceProfile
+from alexandria.pipeline.services.source_texts import screening_reference
 from alexandria.sources.fingerprints import copied_runs, copy_reason
 from alexandria.textproc.grounding import entity_grounded
+from alexandria.textproc.screening import planted_fields
 from jobkinds import describe, rate_age, reconstruct
+
+
+@dataclass(frozen=True)
+class ProfileCheck:
+    """Why a result is invalid, and how many of its stored fields carry planted text."""
+
+    reasons: list[str]
+    planted_fields: int
 
 
 def _own_words_reasons(job: Job, texts: list[str]) -> list[str]:
@@ -19,13 +30,29 @@ def _own_words_reasons(job: Job, texts: list[str]) -> list[str]:
     return [copy_reason(runs)] if runs else []
 
 
-def check_profile_output(job: Job, output: dict[str, Any]) -> list[str]:
-    """Reasons a describe / rate_age / reconstruct output is invalid (the copyright gate)."""
-    if job.kind == describe.KIND.name:
-        return _own_words_reasons(job, [output["summary"]])
-    if job.kind == rate_age.KIND.name:
-        return _own_words_reasons(job, [output["suitability"]])
-    return _own_words_reasons(job, [output["text"]])
+def stored_texts(kind: str, output: dict[str, Any]) -> dict[str, str]:
+    """The free text of an output that the profile stores, by field (keywords one by one)."""
+    if kind == describe.KIND.name:
+        keywords = {f"keywords[{i}]": k for i, k in enumerate(output["keywords"])}
+        return {
+            "genre": output["genre"],
+            "category": output["category"],
+            **keywords,
+            "summary": output["summary"],
+        }
+    if kind == rate_age.KIND.name:
+        return {"suitability": output["suitability"]}
+    return {"text": output["text"]}
+
+
+def check_profile_output(job: Job, output: dict[str, Any]) -> ProfileCheck:
+    """Why a describe / rate_age / reconstruct output is invalid: planted text (URLs, markup,
+    instructions the source doesn't contain) in any field it would store, which rejects it
+    whole, or a copy of the source (the copyright gate)."""
+    texts = stored_texts(job.kind, output)
+    reasons = planted_fields(texts, screening_reference(job.source))
+    free = [texts["summary"]] if job.kind == describe.KIND.name else list(texts.values())
+    return ProfileCheck([*reasons, *_own_words_reasons(job, free)], len(reasons))
 
 
 def _stated(phrase: str, text: str) -> bool:

@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 from alexandria.sources.models import Source
 from alexandria.textproc.anchors import SourceIndex
+from alexandria.textproc.screening import Reference
 
 _INDEX_CACHE_SIZE = 8
 _index_cache: OrderedDict[str, SourceIndex] = OrderedDict()
@@ -19,6 +20,13 @@ def retained_text(source: Source) -> str:
     if source.is_purged:
         raise SourceTextGone(f"the text of source {source.pk} has been purged")
     return source.text
+
+
+def screening_reference(source: Source) -> Reference:
+    """What a node's free text about ``source`` may repeat (``textproc.screening``): its text
+    and title; once the text is purged, the title alone (what cannot be verified against the
+    source any more is refused)."""
+    return Reference("" if source.is_purged else source.text, source.title)
 
 
 def source_index(source: Source) -> SourceIndex:
