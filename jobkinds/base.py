@@ -23,6 +23,19 @@ def payload_as_user_message(system_prompt: str, payload: dict[str, Any]) -> Mess
     ]
 
 
+def item_schema(max_chars: int) -> dict[str, Any]:
+    """A knowledge item as payloads hand it to a node: its id and text."""
+    return {
+        "type": "object",
+        "required": ["id", "text"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": "string", "minLength": 1, "maxLength": max_chars},
+        },
+    }
+
+
 @dataclass(frozen=True)
 class JobKind:
     """One kind of job: its versioned JSON contracts and how a node turns a payload into work.

@@ -7,7 +7,7 @@ Verdicts are stored per pair and reused.
 
 from typing import Any
 
-from jobkinds.base import JobKind, Messages
+from jobkinds.base import JobKind, Messages, item_schema
 from jobkinds.prompting import data_messages
 
 VERSION = "1"
@@ -31,15 +31,7 @@ agree; "X prevents Y" and "X does not prevent Y" contradict.
 Return one JSON object: {"relation": "supports" | "contradicts" | "unrelated",
 "reason": one short sentence}."""
 
-_STATEMENT = {
-    "type": "object",
-    "required": ["id", "text"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "integer"},
-        "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX_CHARS},
-    },
-}
+_STATEMENT = item_schema(TEXT_MAX_CHARS)
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -7,7 +7,7 @@ similar pair comes here. An instruction is shown as its goal followed by numbere
 
 from typing import Any
 
-from jobkinds.base import JobKind, Messages
+from jobkinds.base import JobKind, Messages, item_schema
 from jobkinds.prompting import data_messages
 
 VERSION = "1"
@@ -23,15 +23,7 @@ same claim, same polarity (a negation is different), same roles (who does what t
 quantities, same conditions and scope. Wording, voice (active/passive) and word order may differ.
 Return one JSON object: {"same_meaning": true or false, "reason": one short sentence}."""
 
-_STATEMENT = {
-    "type": "object",
-    "required": ["id", "text"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "integer"},
-        "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX_CHARS},
-    },
-}
+_STATEMENT = item_schema(TEXT_MAX_CHARS)
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",

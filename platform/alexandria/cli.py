@@ -170,7 +170,9 @@ def add_audit_retention(subparsers) -> None:
     parser.set_defaults(handler=cmd_audit_retention)
 
 
-def _stance_lines(stream) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_lines(stream, text_keys: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The non-blank lines of a JSON-lines input as objects whose ``text_keys`` hold text; a
+    ValueError naming the line otherwise."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -180,9 +182,14 @@ def _stance_lines(stream) -> Iterator[tuple[int, dict[str, Any]]]:
             raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise ValueError(f"line {number}: expected a JSON object")
-        for key in ("claim", "other"):
+        for key in text_keys:
             if not isinstance(row.get(key), str) or not row[key].strip():
                 raise ValueError(f"line {number}: {key!r} must be a non-empty string")
+        yield number, row
+
+
+def _stance_lines(stream) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, row in _json_lines(stream, ("claim", "other")):
         hint = row.get("relation_hint")
         if hint is not None and not isinstance(hint, str):
             raise ValueError(f"line {number}: 'relation_hint' must be a string")
@@ -225,18 +232,7 @@ def add_stance_decide(subparsers) -> None:
 def _merge_pairs(stream) -> list[tuple[str, str, str]]:
     """Every line checked before anything is decided: a bad line stops the run unprinted."""
     pairs = []
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"line {number}: expected a JSON object")
-        for key in ("a", "b"):
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise ValueError(f"line {number}: {key!r} must be a non-empty string")
+    for number, row in _json_lines(stream, ("a", "b")):
         if row.get("kind") not in ("hypothesis", "instruction"):
             raise ValueError(f'line {number}: \'kind\' must be "hypothesis" or "instruction"')
         pairs.append((row["a"], row["b"], row["kind"]))
