@@ -17,7 +17,15 @@ LLAMA_WHEELHOUSE ?= $(HOME)/.cache/alexandria/llama-cpp-portable
 EXTRAS ?= server,worker,bot,search,local-llm,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint install demo e2e clean
+# The public pages' browser tests (tests/public/test_browser.py) drive Debian's Chromium through
+# Debian's chromedriver; nothing is downloaded at test time. Installed only when missing (as root
+# on CI, through sudo elsewhere).
+BROWSER_PACKAGES ?= chromium chromium-driver
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test lint install browser demo e2e soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +48,14 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: lint
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			$(BROWSER_PACKAGES); \
+	fi
+
+test: lint browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 clean:
@@ -49,6 +64,10 @@ clean:
 # The main job end to end on embedded defaults, with the bundled SmolLM2-135M.
 demo: install
 	$(VENV)/bin/alexandria demo
+
+# The real --local node on 20 realistic texts (tests/worker/test_soak.py; many minutes of CPU).
+soak: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m soak -s tests/worker/test_soak.py
 
 # End-to-end fault run on real processes: gunicorn, Celery worker and beat, its own broker
 # (redis-server), a Chroma server, PostgreSQL on 127.0.0.1:5432, two volunteer nodes.

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot import replies
 from bot.client import AlexandriaClient
+from bot.cogs.apikey import ApiKeyCog
 from bot.cogs.ask import AskCog
 from bot.cogs.credit import CreditCog
 from bot.cogs.moderation import ModerationCog
@@ -66,6 +67,7 @@ class AlexandriaBot(commands.Bot):
             AskCog(self, self.api),
             VolunteerCog(self, self.api),
             CreditCog(self, self.api),
+            ApiKeyCog(self, self.api),
             ModerationCog(self, self.api, mod_channel_id=self.config.mod_channel_id),
         ]
 

@@ -234,6 +234,9 @@ class AlexandriaClient:
             params["max_age_rating"] = max_age_rating
         return await self.request("GET", "ask", actor, params=params)
 
+    async def create_api_key(self, actor: Actor, *, name: str = "") -> dict:
+        return await self.request("POST", "apikeys", actor, json={"name": name})
+
     # --- volunteer nodes ------------------------------------------------------------------
 
     async def register_node(self, actor: Actor, *, name: str, capabilities: dict) -> dict:

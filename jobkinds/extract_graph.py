@@ -40,7 +40,8 @@ Return one JSON object with:
   (at most {ANCHOR_MAX_CHARS} characters, ideally one clause) that states the fact.
   "temporal_id" numbers the facts 1, 2, 3, ... in the order they appear in the chunk.
 Do not invent facts, do not use outside knowledge, do not paraphrase anchors. If the chunk
-states no facts, return empty lists."""
+states no facts, return empty lists. Write names, predicates and values in the language of
+the CHUNK (the "language" given, if any): never translate them."""
 
 _ENTITY = {
     "type": "object",
@@ -122,6 +123,8 @@ INPUT_SCHEMA: dict[str, Any] = {
         "chunk": {"type": "string", "minLength": 1},
         "context_after": {"type": "string"},
         "prompt_version": {"const": PROMPT_VERSION},
+        # The source's language (ISO 639-1), when known: facts stay in it.
+        "language": {"type": "string", "maxLength": 8},
         # Choices for constrained decoding (see decoding_schema): the chunk's sentences and
         # noun phrases, each an exact substring of the chunk.
         "anchor_candidates": {
@@ -143,6 +146,8 @@ DECODING_MAX_FACTS = 6
 DECODING_MAX_ENTITIES = 8
 # A predicate is a short verb phrase: one to four lowercase words ("blocks", "is part of").
 PREDICATE_DECODING_PATTERN = "^[a-z]{1,15}( [a-z]{1,15}){0,3}$"
+# Other languages' predicates need their letters ("enthält", "schließt aus").
+PREDICATE_DECODING_PATTERN_ANY = "^[a-zß-öø-ÿ]{1,15}( [a-zß-öø-ÿ]{1,15}){0,3}$"
 
 
 def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -157,10 +162,12 @@ def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
     if not anchors or not names:
         return None
     name = {"enum": list(names)}
+    english = payload.get("language", "en") in ("", "en")
+    pattern = PREDICATE_DECODING_PATTERN if english else PREDICATE_DECODING_PATTERN_ANY
     common = {
         "anchor": {"enum": list(anchors)},
         "subject": name,
-        "predicate": {"type": "string", "minLength": 1, "pattern": PREDICATE_DECODING_PATTERN},
+        "predicate": {"type": "string", "minLength": 1, "pattern": pattern},
     }
     temporal_id = {"enum": list(range(1, DECODING_MAX_FACTS + 1))}
     relation = {
@@ -218,6 +225,8 @@ def build_messages(payload: dict[str, Any]) -> Messages:
         "CHUNK": payload["chunk"],
         "CONTEXT_AFTER (read-only)": payload["context_after"],
     }
+    if payload.get("language"):
+        document["language"] = payload["language"]
     return data_messages(SYSTEM_PROMPT, "Document data (JSON; extract from CHUNK only):", document)
 
 

@@ -31,6 +31,8 @@ Sleep = Callable[[float], Awaitable[None]]
 # The backend's limits on one exchange request (its EXCHANGE_MAX_BYTES defaults to 8 MiB).
 EXCHANGE_MAX_RESULTS = 64
 EXCHANGE_MAX_BYTES = 8 * 1024 * 1024
+# The backend keeps this much of the reason a node gives for its status.
+STATUS_REASON_MAX = 500
 
 
 class BackendError(Exception):
@@ -193,7 +195,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 class BackendClient:
-    """The node's side of ``/api/v1``: exchange, lease, heartbeat, fail and who-am-I."""
+    """The node's side of ``/api/v1``: exchange, lease, heartbeat, fail, who-am-I and status."""
 
     def __init__(
         self,
@@ -259,6 +261,13 @@ class BackendClient:
             raise BackendError("the exchange's outcomes do not match the results handed in")
         leases = tuple(Lease.from_json(job) for job in reply.get("jobs", []))
         return ExchangeReply(outcomes, leases)
+
+    async def report_status(self, state: str, reason: str) -> dict[str, Any]:
+        """Tell the backend whether this node works, is paused (its model is unavailable) or
+        has stopped, and why; shown to its owner and in admin."""
+        return await self._call(
+            "POST", "/nodes/me/status", {"state": state, "reason": reason[:STATUS_REASON_MAX]}
+        )
 
     async def fail(self, lease_id: str, error: str, *, release: bool) -> dict[str, Any]:
         """Report a failed job, or give it back untouched with ``release=True``."""

@@ -1,6 +1,7 @@
 """``alexandria-worker``: run a volunteer node against an Alexandria backend.
 
-Exit codes: 0 normal stop, 1 unexpected error, 2 bad configuration, 3 node token refused.
+Exit codes: 0 normal stop, 1 unexpected error, 2 bad configuration, 3 node token refused,
+4 the local model server (``--local``) kept crashing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from worker.local_llm import (
     LOCAL_MODEL_NAME,
     LocalModelError,
     LocalModelServer,
+    ModelServerGaveUpError,
+    SupervisionPolicy,
     start_local_model,
 )
 from worker.progress import configure_logging, live_view, wants_live_view
@@ -39,6 +42,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_AUTH = 3
+EXIT_MODEL = 4
 
 MAX_BATCH = 64
 
@@ -108,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the bundled SmolLM2-135M model with llama.cpp and use it",
     )
     parser.add_argument(
+        "--model-max-crashes",
+        type=int,
+        default=5,
+        help="--local: give up (exit 4) when the model server crashed this often within "
+        "--model-crash-window (default %(default)s)",
+    )
+    parser.add_argument(
+        "--model-crash-window",
+        type=float,
+        default=600.0,
+        help="--local: seconds over which model server crashes are counted (default %(default)s)",
+    )
+    parser.add_argument(
         "--poll-interval",
         type=float,
         default=5.0,
@@ -143,6 +160,7 @@ class NodeSettings:
     runtime: RuntimeConfig
     clip_pretrained: str | None
     no_progress: bool
+    supervision: SupervisionPolicy
 
 
 def settings_from_args(args: argparse.Namespace) -> NodeSettings:
@@ -163,6 +181,10 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
         raise ConfigError(f"--batch must be between 1 and {MAX_BATCH}")
     if args.poll_interval <= 0 or args.grace_period < 0:
         raise ConfigError("--poll-interval must be positive and --grace-period not negative")
+    if args.model_max_crashes < 1 or args.model_crash_window <= 0:
+        raise ConfigError(
+            "--model-max-crashes must be at least 1 and --model-crash-window positive"
+        )
     return NodeSettings(
         server=args.server,
         token=args.token,
@@ -180,6 +202,9 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
         ),
         clip_pretrained=args.clip_pretrained,
         no_progress=args.no_progress,
+        supervision=SupervisionPolicy(
+            max_crashes=args.model_max_crashes, window_s=args.model_crash_window
+        ),
     )
 
 
@@ -206,7 +231,9 @@ def select_kinds(requested: str | None) -> list[JobKind]:
     return kinds
 
 
-async def serve(settings: NodeSettings, console: Console | None) -> int:
+async def serve(
+    settings: NodeSettings, console: Console | None, local: LocalModelServer | None = None
+) -> int:
     async with BackendClient(settings.server, settings.token) as backend:
         try:
             node = await backend.me()
@@ -238,12 +265,17 @@ async def serve(settings: NodeSettings, console: Console | None) -> int:
             runtime = NodeRuntime(backend, runners, settings.kinds, settings.runtime)
             install_signal_handlers(runtime)
             live = live_view(runtime, settings.server, console) if console else None
+            supervisor = None if local is None else asyncio.create_task(supervise(local, runtime))
             try:
                 with live or contextlib.nullcontext():
                     await runtime.run()
             except AuthRefusedError as exc:
                 log.error("the backend refused this node's token: %s", exc)
                 return EXIT_AUTH
+            finally:
+                if supervisor is not None:
+                    supervisor.cancel()
+            gave_up = None if supervisor is None else _gave_up(supervisor)
             stats = runtime.stats
             log.info(
                 "stopped: %d done, %d failed, %d released, %d dropped, %d tokens",
@@ -253,10 +285,35 @@ async def serve(settings: NodeSettings, console: Console | None) -> int:
                 stats.dropped,
                 stats.prompt_tokens + stats.completion_tokens,
             )
+            if gave_up is not None:
+                await runtime.report_status("stopped", str(gave_up))
+                log.error("%s; the node stops (exit %d)", gave_up, EXIT_MODEL)
+                return EXIT_MODEL
             return EXIT_OK
         finally:
             for runner in runners.values():
                 await runner.aclose()
+
+
+async def supervise(local: LocalModelServer, runtime: NodeRuntime) -> None:
+    """Keep the local model server running; stop the node when it keeps crashing."""
+
+    def on_crash(message: str) -> None:  # the breaker learns why before a job finds out
+        runtime.pause("llm", message, override=True)
+
+    try:
+        await local.supervise(on_crash)
+    except ModelServerGaveUpError:
+        runtime.request_shutdown(immediate=True)
+        raise
+
+
+def _gave_up(supervisor: asyncio.Task[None]) -> ModelServerGaveUpError | None:
+    if supervisor.done() and not supervisor.cancelled():
+        error = supervisor.exception()
+        if isinstance(error, ModelServerGaveUpError):
+            return error
+    return None
 
 
 def install_signal_handlers(runtime: NodeRuntime) -> None:
@@ -287,14 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.local:
             try:
-                local = start_local_model()
+                local = start_local_model(settings.supervision)
             except LocalModelError as exc:
                 print(f"alexandria-worker: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
             settings = dataclasses.replace(
                 settings, llm_base_url=local.base_url, model=settings.model or LOCAL_MODEL_NAME
             )
-        return asyncio.run(serve(settings, console))
+        return asyncio.run(serve(settings, console, local))
     except KeyboardInterrupt:
         return EXIT_OK
     finally:

@@ -168,6 +168,10 @@ class LLMRunner:
             log.warning("%s does not list %s (it serves %s)", self.base_url, self._model, served)
         return self._model
 
+    async def probe(self) -> None:
+        """Raise RunnerUnavailableError unless the server answers (the circuit breaker's probe)."""
+        await self.check_server()
+
     async def model(self) -> str:
         return self._model if self._model is not None else await self.check_server()
 

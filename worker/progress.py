@@ -47,10 +47,16 @@ class NodeView:
 
     def __rich__(self) -> Group:
         stats = self.runtime.stats
-        state = "stopping" if self.runtime.stopping else "working"
+        paused = "; ".join(pause.reason for pause in self.runtime.paused.values())
+        if self.runtime.stopping:
+            state, colour = "stopping", "yellow"
+        elif paused:
+            state, colour = f"paused: {paused}", "red"
+        else:
+            state, colour = "working", "green"
         summary = Text.assemble(
             (f"alexandria-worker → {self.server}  ", "bold"),
-            (state, "yellow" if self.runtime.stopping else "green"),
+            (state, colour),
             f"   done {stats.done}   failed {stats.failed}   released {stats.released}"
             f"   dropped {stats.dropped}   {stats.tokens_per_second():.1f} tok/s"
             f"   tokens {stats.prompt_tokens}+{stats.completion_tokens}",

@@ -9,6 +9,14 @@ longer heartbeated, so its lease would run out in the outbox.
 leased ahead and wait (their leases kept alive) so a freed slot starts work without waiting
 for a round trip.
 
+A runner whose model stops answering trips a circuit breaker: the jobs that failed on it are
+given back once, the jobs waiting for a slot go back untried, and its kinds are not leased
+again until a probe of the model succeeds; probes back off exponentially, and so does the
+first probe after each trip until a job runs through, so a model that answers probes but
+fails jobs cannot drive a lease/release loop either. The node tells the backend it is paused
+and why (``POST /nodes/me/status``). A runner unused for ``health_check_s`` is probed before
+its kinds are leased again.
+
 Shutdown (SIGINT/SIGTERM) stops leasing, lets running jobs finish and hand in their results
 for a grace period, then gives back every lease that is still unfinished so other nodes can
 pick the jobs up at once.
@@ -47,6 +55,8 @@ log = logging.getLogger(__name__)
 # How long the last hand-in and giving back unfinished leases may take on shutdown.
 RELEASE_TIMEOUT_S = 10.0
 TOKEN_RATE_WINDOW_S = 30.0
+# A model that does not answer a probe within this long counts as unavailable.
+PROBE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,12 @@ class RuntimeConfig:
     once: bool = False
     poll_interval: float = 5.0
     grace_period: float = 10.0
+    breaker_backoff_s: float = 1.0  # first wait before probing a model that stopped answering
+    breaker_backoff_cap_s: float = 60.0
+    health_check_s: float = 30.0  # probe a runner unused this long before leasing for it
+
+    def breaker_delay(self, failures: int) -> float:
+        return min(self.breaker_backoff_cap_s, self.breaker_backoff_s * 2 ** max(0, failures - 1))
 
 
 @dataclass
@@ -98,6 +114,15 @@ class ActiveJob:
 
 
 @dataclass
+class Pause:
+    """A runner's open circuit breaker: why, and when its model is probed next."""
+
+    reason: str
+    probe_at: float
+    failed_probes: int = 0
+
+
+@dataclass
 class PendingResult:
     """A finished job's result in the outbox, waiting for the next exchange to carry it."""
 
@@ -135,6 +160,12 @@ class NodeRuntime:
         # Leased jobs whose model work is waiting or running; handing in doesn't count.
         self._held = 0
         self._batch_asked_for = False  # --once: the one batch has been asked for
+        # Open circuit breakers by runner name, and trips since the runner last ran a job.
+        self.paused: dict[str, Pause] = {}
+        self._trips: dict[str, int] = {}
+        self._healthy_at = dict.fromkeys(runners, time.monotonic())
+        self._probe_wake = asyncio.Event()
+        self._side_tasks: set[asyncio.Task[None]] = set()  # status reports
 
     def request_shutdown(self, *, immediate: bool = False) -> None:
         """Stop leasing; with ``immediate`` skip the grace period (a second Ctrl-C)."""
@@ -156,10 +187,12 @@ class NodeRuntime:
     async def run(self) -> None:
         """Work until shutdown; raises AuthRefusedError when the backend refuses the node."""
         grace_timer = asyncio.create_task(self._time_grace_period())
+        prober = asyncio.create_task(self._probe_loop())
         try:
             await self._exchange_loop()
         finally:
             grace_timer.cancel()
+            prober.cancel()
             await self._drain()
         if self.auth_error is not None:
             raise self.auth_error
@@ -177,6 +210,8 @@ class NodeRuntime:
             if self._leasing and not self.kinds:
                 log.error("no job kinds left that this node can run")
                 self.request_shutdown()
+            if self._leasing and not self._outbox:
+                await self._check_idle_runners()
             wanted = self._jobs_wanted()
             if not self._outbox and not wanted:
                 if not self._leasing and not self._tasks:
@@ -200,10 +235,117 @@ class NodeRuntime:
 
     def _jobs_wanted(self) -> int:
         """Jobs to ask for: up to a batch for the free slots, none once leasing is over."""
-        if not self._leasing:
+        if not self._leasing or not self._lease_kinds():
             return 0
         free = self.config.concurrency + self.config.prefetch - self._held
         return max(0, min(self.config.batch, free))
+
+    def _lease_kinds(self) -> list[str]:
+        """The kinds to lease: those whose runner's circuit breaker is closed."""
+        return sorted(name for name, kind in self.kinds.items() if kind.runner not in self.paused)
+
+    # --- the circuit breaker ---------------------------------------------------------------
+
+    def pause(self, runner: str, reason: str, *, override: bool = False) -> None:
+        """Stop leasing ``runner``'s kinds until its model answers a probe; ``override``
+        replaces the reason of a pause already open (the supervisor knows better)."""
+        pause = self.paused.get(runner)
+        if pause is not None:
+            if override and reason != pause.reason:
+                pause.reason = reason
+                self._report_status()
+            return
+        trips = self._trips[runner] = self._trips.get(runner, 0) + 1
+        delay = self.config.breaker_delay(trips)
+        self.paused[runner] = Pause(reason, probe_at=time.monotonic() + delay)
+        log.warning(
+            "paused: %s; no new %s jobs until its model answers (first probe in %.0fs)",
+            reason,
+            runner,
+            delay,
+        )
+        self._report_status()
+        self._probe_wake.set()
+
+    async def _probe_loop(self) -> None:
+        """Probe paused runners' models when due; a success closes their breaker."""
+        while True:
+            if not self.paused:
+                self._probe_wake.clear()
+                await self._probe_wake.wait()
+                continue
+            runner, pause = min(self.paused.items(), key=lambda item: item[1].probe_at)
+            delay = pause.probe_at - time.monotonic()
+            if delay > 0:
+                self._probe_wake.clear()
+                await _first(asyncio.sleep(delay), self._probe_wake.wait())
+                continue
+            try:
+                await self._probe(runner)
+            except RunnerUnavailableError as exc:
+                pause.failed_probes += 1
+                wait = self.config.breaker_delay(self._trips[runner] + pause.failed_probes)
+                pause.probe_at = time.monotonic() + wait
+                log.info("%s model still unavailable (%s); next probe in %.0fs", runner, exc, wait)
+                continue
+            self._resume(runner)
+
+    def _resume(self, runner: str) -> None:
+        if self.paused.pop(runner, None) is not None:
+            log.info("%s model answers again: leasing its jobs again", runner)
+            self._report_status()
+            self._wake.set()
+
+    async def _probe(self, runner: str) -> None:
+        """Raise RunnerUnavailableError unless ``runner``'s model answers; a runner that
+        cannot be probed is tried again with a job once its back-off is over."""
+        probe = getattr(self.runners[runner], "probe", None)
+        if probe is not None:
+            try:
+                await asyncio.wait_for(probe(), PROBE_TIMEOUT_S)
+            except TimeoutError:
+                raise RunnerUnavailableError(
+                    f"no answer to a probe within {PROBE_TIMEOUT_S:.0f}s"
+                ) from None
+        self._healthy_at[runner] = time.monotonic()
+
+    async def _check_idle_runners(self) -> None:
+        """Probe the models of runners unused for ``health_check_s`` before leasing for them."""
+        stale = time.monotonic() - self.config.health_check_s
+        for runner, healthy_at in list(self._healthy_at.items()):
+            if runner in self.paused or healthy_at > stale or self._busy(runner):
+                continue
+            try:
+                await self._probe(runner)
+            except RunnerUnavailableError as exc:
+                self.pause(runner, f"health check failed: {exc}")
+
+    def _busy(self, runner: str) -> bool:
+        """Whether a job is running on ``runner``: its model is answering (a probe would
+        only queue behind it; llama.cpp's server answers one request at a time)."""
+        return any(
+            job.started_at is not None
+            and (kind := self.kinds.get(job.lease.kind)) is not None
+            and kind.runner == runner
+            for job in self.active.values()
+        )
+
+    def _report_status(self) -> None:
+        """Tell the backend whether the node is paused and why (in the background)."""
+        if self.paused:
+            state = "paused"
+            reason = "; ".join(pause.reason for pause in self.paused.values())
+        else:
+            state, reason = "working", ""
+        task = asyncio.create_task(self.report_status(state, reason))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def report_status(self, state: str, reason: str) -> None:
+        try:
+            await self.backend.report_status(state, reason)
+        except BackendError as exc:
+            log.warning("could not report the node's status (%s): %s", state, exc)
 
     def _room(self, max_jobs: int) -> int:
         """Bytes an exchange asking for ``max_jobs`` jobs leaves for its results."""
@@ -234,7 +376,7 @@ class NodeRuntime:
         """
         call = asyncio.ensure_future(
             self.backend.exchange(
-                [pending.result for pending in batch], max_jobs, sorted(self.kinds)
+                [pending.result for pending in batch], max_jobs, self._lease_kinds()
             )
         )
         if until is not None:
@@ -380,6 +522,10 @@ class NodeRuntime:
 
     async def _execute_in_slot(self, job: ActiveJob) -> RunResult:
         async with self._slots:
+            kind = self.kinds.get(job.lease.kind)
+            pause = None if kind is None else self.paused.get(kind.runner)
+            if pause is not None:  # waited for a slot while the model went away
+                raise RunnerUnavailableError(f"paused: {pause.reason}")
             job.started_at = time.monotonic()
             return await self._execute(job.lease)
 
@@ -396,7 +542,15 @@ class NodeRuntime:
         errors = kind.input_errors(lease.payload)
         if errors:
             raise JobFailedError("payload does not match the input schema: " + "; ".join(errors))
-        result = await self.runners[kind.runner].run(kind, lease.payload)
+        try:
+            result = await self.runners[kind.runner].run(kind, lease.payload)
+        except RunnerUnavailableError as exc:
+            # Paused before the slot frees, so no job waiting for it tries the model too.
+            self.pause(kind.runner, str(exc))
+            raise
+        self._healthy_at[kind.runner] = time.monotonic()
+        self._trips.pop(kind.runner, None)
+        self._resume(kind.runner)  # a job that ran through proves the model answers
         errors = kind.output_errors(result.output)
         if errors:
             raise JobFailedError("output does not match the output schema: " + "; ".join(errors))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -17,6 +19,22 @@ def runner_kinds() -> dict[str, list[str]]:
     for kind in all_kinds():
         kinds.setdefault(kind.runner, []).append(kind.name)
     return kinds
+
+
+def health_notes(node: dict, now: datetime | None = None) -> str:
+    """What the owner should look at: the server pausing the node for giving back too many
+    jobs, and the node saying its model is unavailable or that it gave up."""
+    notes = ""
+    until = node.get("paused_until")
+    if until and datetime.fromisoformat(until) > (now or datetime.now(UTC)):
+        reason = node.get("pause_reason") or "too many jobs given back"
+        notes += f"\n⏸ paused by the server: {reason}"
+    reported = node.get("reported_state")
+    if reported in ("paused", "stopped"):
+        notes += f"\n⚠ the node says it {'is paused' if reported == 'paused' else 'stopped'}"
+        if node.get("reported_reason"):
+            notes += f": {node['reported_reason']}"
+    return notes
 
 
 def capabilities(runner: str, models: str, gpu: str, max_context_tokens: int) -> dict:
@@ -114,7 +132,8 @@ class VolunteerCog(
                 name=f"{node['name']} (#{node['id']}) · {state}",
                 value=(
                     f"jobs {node.get('jobs_done', 0)} · credit {node.get('credit', '0')} · "
-                    f"trust {float(node.get('trust', 0)):.2f}{flag}"
+                    f"trust {float(node.get('trust', 0)):.2f} · "
+                    f"gave back {node.get('releases', 0)}{flag}{health_notes(node)}"
                 ),
                 inline=False,
             )

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from alexandria.demo import add_demo
@@ -161,6 +162,50 @@ def cmd_audit_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web pages and the API on a var directory's embedded data (the demo's)."""
+    var_dir = Path(args.var_dir).resolve()
+    if not (var_dir / "alexandria.sqlite3").is_file():
+        sys.stderr.write(f"no Alexandria data under {var_dir}: run `make demo` first\n")
+        return 2
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CHROMA_URL", "CACHE_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "ALEXANDRIA_ENV": "development",
+            "ALEXANDRIA_VAR_DIR": str(var_dir),
+            "DJANGO_SETTINGS_MODULE": "alexandria.settings",
+            "HF_HUB_OFFLINE": "1",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.servers.basehttp import run
+    from django.core.wsgi import get_wsgi_application
+
+    print(f"Alexandria on {var_dir}: http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        # One process: the embedded Chroma index is single-process.
+        run(args.host, args.port, get_wsgi_application(), threading=True)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        sys.stderr.write(f"cannot listen on {args.host}:{args.port}: {exc}\n")
+        return 2
+    return 0
+
+
+def add_serve(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="Serve the public web pages and the API on embedded data (the demo's)."
+    )
+    parser.add_argument("--var-dir", default=os.path.join("var", "demo"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.set_defaults(handler=cmd_serve)
+
+
 def add_audit_retention(subparsers) -> None:
     parser = subparsers.add_parser(
         "audit-retention",
@@ -286,12 +331,53 @@ def add_merge_decide(subparsers) -> None:
     parser.set_defaults(handler=cmd_merge_decide)
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alexandria.settings")
+    import django
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    django.setup()
+    options = {k: getattr(args, k) for k in ("diff", "genre", "language", "domain", "out")}
+    try:
+        call_command(
+            "release",
+            **options,
+            include_pending=args.include_pending,
+            no_progress=args.no_progress,
+        )
+    except CommandError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.returncode
+    return 0
+
+
+def add_release(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "release",
+        help="Write a dataset release (Parquet in the Hugging Face layout, dataset card, "
+        "manifest, deletions) of the accepted knowledge; served at /releases/.",
+    )
+    parser.add_argument("--diff", action="store_true", help="Only changes since the last one.")
+    parser.add_argument("--genre", default="", help="Only items grounded in this genre.")
+    parser.add_argument("--language", default="", help="Only sources in this language.")
+    parser.add_argument("--domain", default="", help="Only sources from this domain.")
+    parser.add_argument("--out", default="", help="Folder (default: RELEASES_ROOT).")
+    parser.add_argument(
+        "--include-pending", action="store_true", help="Also unreviewed items (labelled)."
+    )
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(handler=cmd_release)
+
+
 COMMANDS: list[Callable[[Any], None]] = [
     add_ask,
     add_demo,
     add_audit_retention,
+    add_serve,
     add_stance_decide,
     add_merge_decide,
+    add_release,
 ]
 
 

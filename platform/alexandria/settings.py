@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "alexandria.search",
     "alexandria.layers",
     "alexandria.retention",
+    "alexandria.releases",
+    "alexandria.public",
     "alexandria.api",
 ]
 
@@ -212,6 +214,10 @@ REST_FRAMEWORK = {
         "node": os.environ.get("THROTTLE_NODE", "6000/min"),
         # All the nodes of one contributor together (a member can't multiply their budget).
         "node_owner": os.environ.get("THROTTLE_NODE_OWNER", "20000/min"),
+        # The public web pages and /api/v1/public: per client address (NUM_PROXIES below),
+        # and per API key, higher.
+        "public": os.environ.get("THROTTLE_PUBLIC", "60/min"),
+        "public_key": os.environ.get("THROTTLE_PUBLIC_KEY", "600/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 1 if PRODUCTION else 0),
 }
@@ -321,6 +327,12 @@ PDF_MAX_STREAM_BYTES = env_int("PDF_MAX_STREAM_BYTES", 32 * 1024 * 1024)
 SOURCE_STUCK_AFTER_SECONDS = env_int("SOURCE_STUCK_AFTER_SECONDS", 300)
 SOURCE_MAX_ATTEMPTS = env_int("SOURCE_MAX_ATTEMPTS", 3)
 
+# Open dataset releases (alexandria.releases): versioned Parquet written under RELEASES_ROOT,
+# served at /releases/ (by Django while DEBUG; by the TLS proxy in production, docker/README.md),
+# under the licence named in each release's dataset card.
+RELEASES_ROOT = Path(os.environ.get("RELEASES_ROOT", VAR_DIR / "releases"))
+RELEASES_LICENSE = os.environ.get("RELEASES_LICENSE") or "cc-by-4.0"
+
 # Copyright retention (§§ 44b/60d UrhG): a source's text is kept only until its analysis ends.
 # Nothing stored may repeat RETENTION_MAX_RUN_WORDS or more consecutive words of a source
 # (anchors joined where they touch included), and the words quoted in its anchors' fragments
@@ -392,6 +404,15 @@ MAX_REPLICAS = env_int("MAX_REPLICAS", 3)
 MAX_PLAUSIBLE_TOKENS_PER_S = float(os.environ.get("MAX_PLAUSIBLE_TOKENS_PER_S", "1500"))
 # A node counts as online when seen within this many seconds or while it holds a live lease.
 NODE_ONLINE_WINDOW_SECONDS = env_int("NODE_ONLINE_WINDOW_SECONDS", 300)
+# Churn (alexandria.jobs.services.churn): a node that gave back more than NODE_CHURN_MAX_RELEASES
+# leases within NODE_CHURN_WINDOW_SECONDS, more than it handed results in for, leases nothing
+# for NODE_CHURN_PAUSE_SECONDS (429 with the reason). A job given back JOB_RELEASES_AVOID_AFTER
+# times is not leased again to a node that gave it back within JOB_RELEASE_AVOID_SECONDS.
+NODE_CHURN_WINDOW_SECONDS = env_int("NODE_CHURN_WINDOW_SECONDS", 600)
+NODE_CHURN_MAX_RELEASES = env_int("NODE_CHURN_MAX_RELEASES", 30)
+NODE_CHURN_PAUSE_SECONDS = env_int("NODE_CHURN_PAUSE_SECONDS", 900)
+JOB_RELEASES_AVOID_AFTER = env_int("JOB_RELEASES_AVOID_AFTER", 3)
+JOB_RELEASE_AVOID_SECONDS = env_int("JOB_RELEASE_AVOID_SECONDS", 1800)
 # Results still pending validation after this long are re-dispatched (lost Celery message).
 VALIDATION_STALE_SECONDS = env_int("VALIDATION_STALE_SECONDS", 300)
 

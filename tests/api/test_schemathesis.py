@@ -72,7 +72,8 @@ class Seeded:
 def seeded(live_server, settings, monkeypatch) -> Seeded:
     # DRF binds DEFAULT_THROTTLE_RATES to the throttle classes at import; raise them there.
     rates = {
-        scope: "100000/min" for scope in ("contributor", "ask", "submit", "node", "node_owner")
+        scope: "100000/min"
+        for scope in ("contributor", "ask", "submit", "node", "node_owner", "public", "public_key")
     }
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     monkeypatch.setattr(NodeThrottle, "THROTTLE_RATES", rates)
@@ -118,6 +119,8 @@ def seeded(live_server, settings, monkeypatch) -> Seeded:
             "/api/v1/reports/{id}/relayed": {"id": report.pk},
             "/api/v1/mod/items/{id}/hide": {"id": item.pk},
             "/api/v1/mod/members/{discord_id}/ban": {"discord_id": BAN_TARGET},
+            "/api/v1/public/items/{id}": {"id": item.pk},
+            "/api/v1/public/sources/{id}": {"id": source.pk},
         },
     )
 
@@ -135,10 +138,11 @@ def callers(seeded: Seeded) -> dict[str, dict[str, str]]:
     return {
         "node": {"Authorization": f"Node {seeded.node_token}"},
         "bot": {"Authorization": f"Bot {BOT_TOKEN}", "X-Discord-User": BOT_MEMBER},
+        "anonymous": {},
     }
 
 
-@pytest.mark.parametrize("caller", ["node", "bot"])
+@pytest.mark.parametrize("caller", ["node", "bot", "anonymous"])
 def test_every_operation_answers_within_its_schema(live_server, seeded, caller):
     # Schemathesis' lazy pytest integration (from_fixture) breaks on pytest 9, so each operation
     # gets its own Hypothesis run here, and every failing operation is reported, not the first.

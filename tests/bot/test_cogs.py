@@ -724,6 +724,33 @@ def test_volunteer_status_lists_nodes(run, backend, api):
     assert "desk (#4) · online" in embed.fields[0].name
 
 
+def test_volunteer_status_says_why_a_node_is_paused(run, backend, api):
+    node = {
+        "id": 5,
+        "name": "attic",
+        "online": True,
+        "trust": 0.1,
+        "releases": 31,
+        "paused_until": "2999-01-01T00:00:00Z",
+        "pause_reason": "it gave back 31 leases unfinished in 10 minutes",
+        "reported_state": "stopped",
+        "reported_reason": "the node's model server was killed by signal 11 (SIGSEGV)",
+    }
+    backend.route("GET", "/api/v1/nodes", body={"count": 1, "results": [node]})
+    cog = VolunteerCog(fake_bot(), api)
+    interaction = make_interaction()
+    run(cog.status.callback(cog, interaction))
+    [embed] = embeds_sent(interaction)
+    value = embed.fields[0].value
+    assert "gave back 31" in value
+    assert "paused by the server: it gave back 31 leases unfinished" in value
+    assert "the node says it stopped: the node's model server was killed by signal 11" in value
+    node["paused_until"] = "2000-01-01T00:00:00Z"  # a pause that is over is not shown
+    interaction = make_interaction()
+    run(cog.status.callback(cog, interaction))
+    assert "paused by the server" not in embeds_sent(interaction)[0].fields[0].value
+
+
 def test_me_shows_reputation_and_reasons(run, backend, api):
     backend.route("GET", "/api/v1/me", body={"id": 1, "display_name": "Zoë", "reputation": 1.1})
     backend.route(

@@ -38,6 +38,7 @@ def test_every_command_is_valid_for_discord(tree):
         "ask",
         "volunteer register",
         "volunteer status",
+        "apikey",
         "leaderboard",
         "me",
         "mod hide",

@@ -1059,6 +1059,7 @@ def test_a_lease_reads_overdue_leases_not_all_the_work_in_flight(postgres, regis
     ):
         sql = sql.replace(f"%({name})s", f"${number}")
     sql = sql.replace("%(chars_per_second)s", "$8")
+    sql = sql.replace("%(avoid_after)s", "$9").replace("%(avoid_seconds)s", "$10")
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO jobs_job (kind, kind_version, payload, status, priority, size_hint,"
@@ -1072,10 +1073,11 @@ def test_a_lease_reads_overdue_leases_not_all_the_work_in_flight(postgres, regis
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute(
             "PREPARE lease(timestamptz, text[], bigint, bigint, boolean, integer, integer,"
-            f" integer) AS {sql}"
+            f" integer, integer, integer) AS {sql}"
         )
         cursor.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lease(now(), %s, %s, %s, false, 60, 3600, 100)",
+            "EXPLAIN (ANALYZE, FORMAT JSON)"
+            " EXECUTE lease(now(), %s, %s, %s, false, 60, 3600, 100, 3, 1800)",
             [[job.kind], node.id, owner_id],
         )
         (plan,) = cursor.fetchone()[0]

@@ -66,6 +66,7 @@ def node_facing(job: Job, source: Source) -> dict:
             "chunk": chunk_text,
             "context_after": text[chunk.end : chunk.context_end],
             "prompt_version": extract_graph.PROMPT_VERSION,
+            "language": "en",
             "anchor_candidates": candidate_anchors(chunk_text, extract_graph.ANCHOR_MAX_CHARS),
             "entity_candidates": candidate_entities(chunk_text),
         }

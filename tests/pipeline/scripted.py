@@ -160,6 +160,14 @@ class ScriptedModel:
         }
 
     def _rate_age(self, data: dict[str, Any]) -> dict[str, Any]:
+        """From the excerpt it was sent, as a careful rater would: violent words rate 16."""
+        if _words(data["excerpt"]) & VIOLENT_WORDS:
+            return {
+                "age_rating": 16,
+                "violence": "strong",
+                "sexual_content": "none",
+                "suitability": "A passage describes a killing in graphic detail.",
+            }
         return {
             "age_rating": 6,
             "violence": "none",
@@ -197,6 +205,7 @@ class ScriptedModel:
 
 
 MIN_STATEMENT_WORDS = 3
+VIOLENT_WORDS = {"stabbed", "slaughtered", "murdered", "blood", "erstochen", "ermordet"}
 
 
 def _words(text: str) -> set[str]:

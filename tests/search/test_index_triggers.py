@@ -8,6 +8,7 @@ from django.db import transaction
 from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.core.tasking import Task
 from alexandria.jobs.models import Job
+from alexandria.jobs.services.payloads import span
 from alexandria.knowledge import services as knowledge_services
 from alexandria.knowledge.models import KnowledgeItem, Review
 from alexandria.knowledge.services import hide_item, reindex_items_after_commit, restore_item
@@ -145,7 +146,9 @@ def test_an_age_rating_reaches_the_items_grounded_in_the_source(kb, on_commit):
     above = kb.item("Insects communicate by moving.", layer=2, derived_from=[grounded])
     kb.sync()
     assert indexed(kb)[grounded.pk]["age_rating"] == 18  # unrated: adults only
-    job = Job.objects.create(kind="rate_age", source=source)
+    job = Job.objects.create(
+        kind="rate_age", source=source, payload={"excerpt": span(0, len(TEXT))}
+    )
     output = {
         "age_rating": 6,
         "violence": "none",

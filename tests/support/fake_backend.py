@@ -1,12 +1,12 @@
 """An in-memory backend that speaks the node job protocol over real HTTP, for worker tests.
 
 It implements ``/api/v1`` as the nodes see it (jobs/exchange, jobs/lease, heartbeat, submit,
-fail, nodes/me) with the rules the worker relies on: leases expire, an expired lease answers
-409, results are idempotent (an identical repeat gets the first answer, a different output
-409) and checked against the kind's output schema, an exchange judges each result on its own
-and then leases like jobs/lease, 401 for unknown or revoked tokens. ``inject()`` scripts
-faults (5xx, 429 with Retry-After, ...) ahead of the normal answers. Stands in for the Django
-backend until the worker's tests can use it.
+fail, nodes/me, nodes/me/status) with the rules the worker relies on: leases expire, an
+expired lease answers 409, results are idempotent (an identical repeat gets the first answer,
+a different output 409) and checked against the kind's output schema, an exchange judges
+each result on its own and then leases like jobs/lease, 401 for unknown or revoked tokens.
+``inject()`` scripts faults (5xx, 429 with Retry-After, ...) ahead of the normal answers.
+Stands in for the Django backend until the worker's tests can use it.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class FakeBackend(JsonServer):
         self.jobs: dict[int, FakeJob] = {}
         self.leases: dict[str, FakeLease] = {}
         self.requests: list[Request] = []
+        self.statuses: list[dict[str, Any]] = []  # what the node reported, in order
         self._faults: deque[_Fault] = deque()
         self._job_ids = itertools.count(1)
         self._result_ids = itertools.count(1)
@@ -166,6 +167,9 @@ class FakeBackend(JsonServer):
                 return Response(
                     200, {"id": 1, "name": f"node-{token[:4]}", "capabilities": {}, "trust": 1.0}
                 )
+            if request.method == "POST" and path == "/api/v1/nodes/me/status":
+                self.statuses.append(request.body)
+                return Response(200, request.body)
             if request.method == "POST" and path == "/api/v1/jobs/lease":
                 return self._lease(token, request.body)
             if request.method == "POST" and path == "/api/v1/jobs/exchange":

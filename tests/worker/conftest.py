@@ -36,9 +36,11 @@ def start_worker() -> Iterator[WorkerProcess]:
         *args: str,
         module: str = "tests.worker.worker_with_test_kinds",
         hide_modules: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ):
-        """Run ``python -m module --no-progress *args``; ``hide_modules`` act as not installed."""
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+        """Run ``python -m module --no-progress *args``; ``hide_modules`` act as not installed;
+        ``env`` adds to the environment."""
+        env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
         for name in list(env):
             if name.startswith("ALEXANDRIA_"):
                 del env[name]
@@ -63,3 +65,13 @@ def start_worker() -> Iterator[WorkerProcess]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Soak tests run only when selected (``-m soak``): they take many minutes."""
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="soak test: run it with -m soak (make soak)")
+    for item in items:
+        if item.get_closest_marker("soak"):
+            item.add_marker(skip)

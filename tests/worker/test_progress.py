@@ -5,7 +5,7 @@ from rich.console import Console
 from tests.worker.echo_kind import ECHO_SUMMARY
 from worker.api import BackendClient, Lease
 from worker.progress import MAX_LEASE_ROWS, NodeView
-from worker.runtime import ActiveJob, NodeRuntime, RuntimeConfig
+from worker.runtime import ActiveJob, NodeRuntime, Pause, RuntimeConfig
 
 
 def lease(job_id):
@@ -37,5 +37,7 @@ def test_view_shows_counters_and_current_leases():
     assert "150.0 tok/s" in text  # the first second counts as a whole one
     assert "lease-00" in text and "echo_summary" in text
     assert "2 more" in text
+    runtime.paused["llm"] = Pause("model server was killed by signal 11", probe_at=0.0)
+    assert "paused: model server was killed by signal 11" in render(NodeView(runtime, "x"))
     runtime.request_shutdown()
     assert "stopping" in render(NodeView(runtime, "http://backend"))

@@ -14,8 +14,18 @@ from alexandria.jobs.apis import (
     NodeListCreateApi,
     NodeMeApi,
     NodeRevokeApi,
+    NodeStatusApi,
 )
 from alexandria.layers.apis import LayerListApi
+from alexandria.public.apis import (
+    ApiKeyCreateApi,
+    PublicGenresApi,
+    PublicItemApi,
+    PublicKeywordsApi,
+    PublicRetrieveApi,
+    PublicSearchApi,
+    PublicSourceApi,
+)
 from alexandria.retention.apis import TakedownListCreateApi
 from alexandria.reviews.apis import (
     AnswerTaskApi,
@@ -43,6 +53,7 @@ urlpatterns = [
     path("sources/<int:pk>", SourceDetailApi.as_view(), name="source-detail"),
     path("nodes", NodeListCreateApi.as_view(), name="nodes"),
     path("nodes/me", NodeMeApi.as_view(), name="node-me"),
+    path("nodes/me/status", NodeStatusApi.as_view(), name="node-status"),
     path("nodes/<int:pk>/revoke", NodeRevokeApi.as_view(), name="node-revoke"),
     path("jobs/lease", LeaseJobsApi.as_view(), name="jobs-lease"),
     path("jobs/exchange", JobsExchangeApi.as_view(), name="jobs-exchange"),
@@ -59,4 +70,11 @@ urlpatterns = [
     path("mod/takedowns", TakedownListCreateApi.as_view(), name="mod-takedowns"),
     path("ask", AskApi.as_view(), name="ask"),
     path("layers", LayerListApi.as_view(), name="layers"),
+    path("apikeys", ApiKeyCreateApi.as_view(), name="apikeys"),
+    path("public/search", PublicSearchApi.as_view(), name="public-search"),
+    path("public/retrieve", PublicRetrieveApi.as_view(), name="public-retrieve"),
+    path("public/items/<int:pk>", PublicItemApi.as_view(), name="public-item"),
+    path("public/sources/<int:pk>", PublicSourceApi.as_view(), name="public-source"),
+    path("public/genres", PublicGenresApi.as_view(), name="public-genres"),
+    path("public/keywords", PublicKeywordsApi.as_view(), name="public-keywords"),
 ]

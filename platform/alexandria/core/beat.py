@@ -29,12 +29,22 @@ BEAT_SCHEDULE = {
         "task": Task.AUDIT_RETENTION.value,
         "schedule": crontab(minute=30, hour=3, day_of_week=0),
     },
+    # Weekly, after the audit: a full release when the slice has none on disk, else a diff.
+    "write-release": {
+        "task": Task.WRITE_RELEASE.value,
+        "schedule": crontab(minute=30, hour=4, day_of_week=0),
+    },
 }
+# Not run by the embedded default's every-few-seconds loop: the demo writes its release once,
+# at the end.
+NOT_IN_PROCESS = {"write-release"}
 
 app.conf.beat_schedule = BEAT_SCHEDULE
 
 
 def run_scheduled_tasks_once() -> None:
     """The embedded default has no beat process: run every scheduled task once, in-process."""
-    for entry in BEAT_SCHEDULE.values():
+    for name, entry in BEAT_SCHEDULE.items():
+        if name in NOT_IN_PROCESS:
+            continue
         registered(Task(entry["task"])).apply(throw=True)

@@ -20,6 +20,8 @@ class _Refused(APIException):
         super().__init__(detail=str(error), code=error.code)
         self.status_code = error.status_code
         self.body = error.body()
+        # DRF's handler turns ``wait`` into Retry-After (TooManyRequestsError has one).
+        self.wait = getattr(error, "wait", None)
 
 
 def exception_handler(exc, context):

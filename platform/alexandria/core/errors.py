@@ -46,3 +46,14 @@ class ConflictError(AlexandriaError):
 class TooLargeError(AlexandriaError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     code = "too_large"
+
+
+class TooManyRequestsError(AlexandriaError):
+    """Refused for now: ``wait`` seconds until asking again makes sense (``Retry-After``)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, wait: float, code: str | None = None):
+        super().__init__(message, code=code)
+        self.wait = wait

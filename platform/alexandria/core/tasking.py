@@ -50,6 +50,7 @@ class Task(StrEnum):
     BUILD_LAYERS = "layers.build_layers"
     COMPOSE_ABSTRACTION = "layers.compose_abstraction"
     AUDIT_RETENTION = "retention.audit_retention"
+    WRITE_RELEASE = "releases.write_release"
 
     @property
     def queue(self) -> Queue:
@@ -75,6 +76,7 @@ TASK_QUEUES: dict[Task, Queue] = {
     Task.BUILD_LAYERS: Queue.PIPELINE,
     Task.COMPOSE_ABSTRACTION: Queue.PIPELINE,
     Task.AUDIT_RETENTION: Queue.MAINTENANCE,
+    Task.WRITE_RELEASE: Queue.MAINTENANCE,
 }
 
 # Lock timeouts, deadlocks and dropped connections (database or broker): the transaction rolled

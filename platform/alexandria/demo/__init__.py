@@ -3,7 +3,10 @@
 One process hosts the API (SQLite, eager Celery, Chroma on disk, which is safe because only this
 process touches it) and plays Celery beat; a real ``alexandria-worker`` runs beside it as a
 volunteer would, against the bundled SmolLM2-135M (``--local``) or any OpenAI-compatible
-server. The sample texts in this folder were written for the project.
+server. The sample texts in this folder were written for the project; ``--texts DIR`` runs it
+on your own ``.md``/``.txt``/``.html``/``.pdf`` files instead. When no job finishes for
+``--stall-after`` seconds it says what the node last reported; Ctrl-C stops the node and the
+API cleanly.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from alexandria.demo.texts import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERRUPTED,
+    TEXT_TYPES,
+    WORKER_EXITS,
+    DemoInputError,
+    demo_texts,
+    node_report,
+)
 from alexandria.textproc.extract import extract_text
 from alexandria.textproc.fragments import anchor_verifies
 from alexandria.textproc.item_quality import item_problems
@@ -26,7 +39,7 @@ from alexandria.textproc.normalize import sha256_hex
 from jobkinds import all_kinds
 from worker.local_llm import LOCAL_CONTEXT_TOKENS
 
-DEMO_DIR = Path(__file__).resolve().parent
+DEMO_NODE = "demo-node"
 DEMO_MEMBER = "100000000000000042"
 DEFAULT_QUESTION = "What affects sleep quality?"
 SCHEDULE_EVERY_S = 10.0
@@ -73,20 +86,26 @@ def _serve_api() -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.server_port}", server
 
 
-def _submit_samples(client) -> dict[int, str]:
-    """Upload each sample text as a member would; returns source id → normalised text."""
+def _submit_samples(client, paths: list[Path], own: bool) -> dict[int, str]:
+    """Upload each text as a member would; returns source id → normalised text."""
     sources = {}
-    for path in sorted(DEMO_DIR.glob("*.md")):
+    for path in paths:
         data = path.read_bytes()
         response = client.post(
             "/api/v1/sources",
-            files={"file": (path.name, data, "text/markdown")},
+            files={"file": (path.name, data, TEXT_TYPES[path.suffix.lower()])},
             data={
-                "url": f"https://alexandria.example/demo/{path.stem}",
-                "licence_note": "CC BY 4.0; written for the Alexandria demo",
+                "url": f"https://alexandria.example/{'texts' if own else 'demo'}/{path.stem}",
+                "licence_note": (
+                    "the user's own text, analysed on their machine by the local demo"
+                    if own
+                    else "CC BY 4.0; written for the Alexandria demo"
+                ),
                 "language": "en",
             },
         )
+        if response.status_code == 400:
+            raise DemoInputError(f"{path}: {response.json().get('detail', response.text)}")
         response.raise_for_status()
         source = response.json()["source"]
         sources[source["id"]] = extract_text(data, content_type=None, filename=path.name).text
@@ -101,7 +120,7 @@ def _register_node(client) -> str:
     response = client.post(
         "/api/v1/nodes",
         json={
-            "name": "demo-node",
+            "name": DEMO_NODE,
             "capabilities": {
                 "kinds": kinds,
                 "models": ["SmolLM2-135M-Instruct"],
@@ -174,6 +193,12 @@ def _progress() -> tuple[str, bool]:
     return line, unfinished
 
 
+def _jobs_done() -> int:
+    from alexandria.jobs.models import Job  # after django.setup()
+
+    return Job.objects.filter(status=Job.Status.DONE).count()
+
+
 def _run_scheduled_tasks() -> None:
     from alexandria.core.beat import run_scheduled_tasks_once  # after django.setup()
 
@@ -230,6 +255,25 @@ def _check_quality(answer: dict[str, Any]) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    try:
+        texts = demo_texts(args.texts)
+        if args.texts is not None and args.question is None:
+            raise DemoInputError("--texts needs --question: what should the demo ask your texts?")
+    except DemoInputError as exc:
+        print(f"alexandria demo: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.question = args.question or DEFAULT_QUESTION
+    try:
+        return _run_demo(args, texts)
+    except DemoInputError as exc:
+        print(f"alexandria demo: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _say("interrupted: the node and the API server are stopped")
+        return EXIT_INTERRUPTED
+
+
+def _run_demo(args: argparse.Namespace, texts: list[Path]) -> int:
     var_dir = Path(args.var_dir).resolve()
     shutil.rmtree(var_dir, ignore_errors=True)
     var_dir.mkdir(parents=True)
@@ -244,6 +288,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     # After django.setup(): these import models.
     from alexandria.cli import format_answer
+    from alexandria.releases.selectors import Slice
+    from alexandria.releases.services import write_release
     from alexandria.retention.audit import audit_retention
     from alexandria.sources.models import Source
 
@@ -259,17 +305,28 @@ def run_demo(args: argparse.Namespace) -> int:
     worker = None
     try:
         with httpx.Client(base_url=api_url, headers=headers, timeout=300) as client:
-            originals = _submit_samples(client)
+            originals = _submit_samples(client, texts, own=args.texts is not None)
             token = _register_node(client)
-            worker = _start_worker(args, api_url, token, var_dir / "worker.log")
+            log_path = var_dir / "worker.log"
+            worker = _start_worker(args, api_url, token, log_path)
             deadline = time.monotonic() + args.timeout
             last_line, last_schedule, quiet_ticks = "", 0.0, 0
+            done, progressed_at = 0, time.monotonic()
             while time.monotonic() < deadline:
                 if worker.poll() is not None:
+                    meaning = WORKER_EXITS.get(worker.returncode, "see its log")
                     raise SystemExit(
-                        f"the worker exited with status {worker.returncode}; "
-                        f"see {var_dir / 'worker.log'}"
+                        f"the node stopped (exit status {worker.returncode}): {meaning}\n"
+                        f"{node_report(DEMO_NODE, log_path)}\nlog: {log_path}"
                     )
+                if (finished := _jobs_done()) > done:
+                    done, progressed_at = finished, time.monotonic()
+                elif time.monotonic() - progressed_at > args.stall_after:
+                    _say(
+                        f"no job finished in {args.stall_after:.0f} s; "
+                        f"{node_report(DEMO_NODE, log_path)}\n  (log: {log_path})"
+                    )
+                    progressed_at = time.monotonic()
                 if time.monotonic() - last_schedule > SCHEDULE_EVERY_S:
                     _run_scheduled_tasks()
                     last_schedule = time.monotonic()
@@ -318,6 +375,21 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     lines = report.lines()
     _say(f"{lines[0]} {lines[-1]}")
+    # Nobody reviewed the demo's items: its release holds the pending ones, so labelled in the
+    # card (`alexandria release` alone publishes accepted items only).
+    release = write_release(Slice(include_pending=True))
+    _say(
+        f"dataset release {release.release_id}: "
+        + ", ".join(f"{name} {c['rows']}" for name, c in release.counts.items())
+        + f" rows; Parquet, dataset card and manifest in {release.path}"
+    )
+    # The public web on this data; nobody reviewed the demo's items, so ask for pending ones.
+    query = urlencode({"q": args.question, "min_status": "pending"})
+    _say(
+        f"serve the web on this data: .venv/bin/alexandria serve --var-dir {args.var_dir}\n"
+        f"  then open http://127.0.0.1:8000/?{query}\n"
+        f"  or: curl 'http://127.0.0.1:8000/api/v1/public/search?{query}'"
+    )
     return 0
 
 
@@ -325,7 +397,23 @@ def add_demo(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="Run the whole pipeline end to end on embedded defaults."
     )
-    parser.add_argument("--question", default=DEFAULT_QUESTION)
+    parser.add_argument(
+        "--texts",
+        default=None,
+        metavar="DIR",
+        help="Analyse your own .md/.txt/.html/.pdf files in DIR instead of the samples.",
+    )
+    parser.add_argument(
+        "--question",
+        default=None,
+        help=f"What to ask (needed with --texts; default: {DEFAULT_QUESTION!r}).",
+    )
+    parser.add_argument(
+        "--stall-after",
+        type=float,
+        default=180,
+        help="Say what the node reports when no job finished for this many seconds.",
+    )
     parser.add_argument("--var-dir", default=os.path.join("var", "demo"))
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait at most.")
     parser.add_argument("--concurrency", type=int, default=2)

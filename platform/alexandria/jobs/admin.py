@@ -2,6 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from alexandria.core.admin import (
     ActionsOnlyMixin,
@@ -47,6 +48,9 @@ class WorkerNodeAdmin(ActionsOnlyMixin, admin.ModelAdmin):
         "trust",
         "valid_results",
         "invalid_results",
+        "releases",
+        "paused",
+        "reported",
         "is_flagged",
         "revoked",
         "last_seen_at",
@@ -71,6 +75,12 @@ class WorkerNodeAdmin(ActionsOnlyMixin, admin.ModelAdmin):
         "valid_results",
         "invalid_results",
         "rejected_facts",
+        "releases",
+        "paused_until",
+        "pause_reason",
+        "reported_state",
+        "reported_reason",
+        "reported_at",
         "is_flagged",
         "flag_reason",
         "revoked_at",
@@ -87,6 +97,20 @@ class WorkerNodeAdmin(ActionsOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Results, leases and credit refer to the node: revoke its token instead.
         return False
+
+    @admin.display(description="paused by the server", ordering="paused_until")
+    def paused(self, obj: WorkerNode) -> str:
+        """Why the server refuses it leases (it gave back too many), while it does."""
+        if obj.paused_until is None or obj.paused_until <= timezone.now():
+            return ""
+        return obj.pause_reason
+
+    @admin.display(description="node says", ordering="reported_at")
+    def reported(self, obj: WorkerNode) -> str:
+        if not obj.reported_state:
+            return ""
+        reason = f": {obj.reported_reason}" if obj.reported_reason else ""
+        return f"{obj.reported_state}{reason}"
 
     @admin.display(description="revoked", boolean=True, ordering="revoked_at")
     def revoked(self, obj: WorkerNode) -> bool:
@@ -184,6 +208,7 @@ class JobAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "attempts_of_max",
+        "releases",
         "lease_owner_name",
         "lease_expires_at",
         "source_title",
@@ -201,6 +226,7 @@ class JobAdmin(admin.ModelAdmin):
         "priority",
         "attempts",
         "max_attempts",
+        "releases",
         "lease_owner",
         "lease_expires_at",
         "source",

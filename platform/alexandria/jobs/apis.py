@@ -31,6 +31,7 @@ from alexandria.jobs.serializers import (
     LeaseResponseSerializer,
     MemberNodeSerializer,
     NodeSerializer,
+    NodeStatusSerializer,
     RegisteredNodeSerializer,
     RegisterNodeSerializer,
     SubmitResponseSerializer,
@@ -39,7 +40,7 @@ from alexandria.jobs.serializers import (
 )
 from alexandria.jobs.services.held_leases import fail_lease, heartbeat
 from alexandria.jobs.services.leasing import GrantedLease, lease_jobs
-from alexandria.jobs.services.nodes import register_node, revoke_node
+from alexandria.jobs.services.nodes import register_node, report_node_status, revoke_node
 from alexandria.jobs.services.submission import Submission, SubmitOutcome, exchange, submit_result
 from alexandria.jobs.throttles import NodeThrottle
 
@@ -143,6 +144,18 @@ class NodeMeApi(NodeProtocolApi):
     @extend_schema(responses=NodeSerializer)
     def get(self, request):
         return Response(NodeSerializer(selectors.node_info(request.auth)).data)
+
+
+class NodeStatusApi(NodeProtocolApi):
+    """The node says whether it works, is paused (its model is unavailable) or stopped, and
+    why; its owner sees it in /volunteer status, moderators in admin."""
+
+    @extend_schema(request=NodeStatusSerializer, responses=NodeStatusSerializer)
+    def post(self, request):
+        serializer = NodeStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report_node_status(request.auth, **serializer.validated_data)
+        return Response(serializer.data)
 
 
 class LeaseJobsApi(NodeProtocolApi):

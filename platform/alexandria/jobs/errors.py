@@ -4,7 +4,13 @@ errors per lease, with the same statuses, inside its 200 answer."""
 
 from typing import Any
 
-from alexandria.core.errors import AlexandriaError, ConflictError, NotFoundError, TooLargeError
+from alexandria.core.errors import (
+    AlexandriaError,
+    ConflictError,
+    NotFoundError,
+    TooLargeError,
+    TooManyRequestsError,
+)
 
 
 class JobsError(AlexandriaError):
@@ -42,3 +48,10 @@ class LeaseConflict(JobsError, ConflictError):
 
 class ResultTooLarge(JobsError, TooLargeError):
     """An output over RESULT_MAX_BYTES."""
+
+
+class NodePaused(JobsError, TooManyRequestsError):
+    """The backend paused the node (it gave back too many leases unfinished): it leases
+    nothing for ``wait`` seconds; it may still hand results in and give leases back."""
+
+    code = "node_paused"

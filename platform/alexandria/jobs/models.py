@@ -29,6 +29,21 @@ class WorkerNode(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # After created_at: the node lookup (pg_queue) reads fields in this order.
+    paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="Leases nothing before then: it released too much."
+    )
+    pause_reason = models.TextField(blank=True)
+    releases = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Leases it gave back without a result (its model failing, shutdown).",
+    )
+    reported_state = models.CharField(
+        max_length=16, blank=True, help_text="What the node last said: working, paused, stopped."
+    )
+    reported_reason = models.TextField(blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -66,6 +81,10 @@ class Job(models.Model):
         default=0, help_text="Input size in characters; scales the lease time-to-live."
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # db_default too: rows written in SQL of its own (bulk loads, benches) need no value.
+    releases = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Times a node gave it back unfinished (no attempt)."
+    )
     max_attempts = models.PositiveSmallIntegerField(default=5)
     lease_owner = models.ForeignKey(
         WorkerNode, on_delete=models.SET_NULL, null=True, blank=True, related_name="leased_jobs"

@@ -74,17 +74,19 @@ def _execute_pipelined(
 _NODE_BY_HASH = """
 SELECT n.id, n.owner_id, n.name, n.token_hash, n.token_prefix, n.capabilities::text, n.trust,
        n.valid_results, n.invalid_results, n.rejected_facts, n.is_flagged, n.flag_reason,
-       n.revoked_at, n.last_seen_at, n.created_at, c.user_id, c.is_banned
+       n.revoked_at, n.last_seen_at, n.created_at, n.paused_until, n.pause_reason,
+       c.user_id, c.is_banned
 FROM jobs_workernode n JOIN contributors_contributor c ON c.id = n.owner_id
 WHERE n.token_hash = %(token_hash)s
 """
 
 
-# The WorkerNode fields _NODE_BY_HASH selects, in order (capabilities as JSON text).
+# The WorkerNode fields _NODE_BY_HASH selects, in the model's field order (``from_db`` fills
+# them in that order; capabilities as JSON text).
 NODE_FIELDS = (
     "id", "owner_id", "name", "token_hash", "token_prefix", "capabilities", "trust",
     "valid_results", "invalid_results", "rejected_facts", "is_flagged", "flag_reason",
-    "revoked_at", "last_seen_at", "created_at",
+    "revoked_at", "last_seen_at", "created_at", "paused_until", "pause_reason",
 )  # fmt: skip
 
 
@@ -115,7 +117,9 @@ def node_by_token_hash(token_hash: str) -> tuple | None:
 
 # Queued jobs this node may take, in queue order, locked without waiting for other leasers.
 # A replica never goes to a contributor who already has a result in its group, and flagged
-# nodes verify nobody (the same rule as leasing._leasable_by). Nothing is taken while overdue
+# nodes verify nobody, and a job given back JOB_RELEASES_AVOID_AFTER times skips the nodes that
+# gave it back lately (the same rules as leasing._leasable_by; the column check comes first, so
+# the lease lookup runs only for such jobs). Nothing is taken while overdue
 # leases of these kinds wait: the caller then leases through the general path, which takes
 # them over first. The overdue check walks the lease-expiry index from its oldest expiry and
 # stops at the first overdue job of these kinds: written as EXISTS, the generic plan read
@@ -138,6 +142,10 @@ WITH overdue AS (
           JOIN jobs_job rj ON rj.id = r.job_id
           WHERE (r.job_id = j.replica_of_id OR rj.replica_of_id = j.replica_of_id)
             AND rn.owner_id = %(owner)s)))
+      AND (j.releases < %(avoid_after)s OR NOT EXISTS (
+          SELECT 1 FROM jobs_lease l
+          WHERE l.job_id = j.id AND l.node_id = %(node)s AND l.state = 'released'
+            AND l.ended_at >= %(now)s - make_interval(secs => %(avoid_seconds)s)))
     ORDER BY j.priority DESC, j.id
     LIMIT :limit
     FOR UPDATE OF j SKIP LOCKED
@@ -181,6 +189,8 @@ def _lease_statement(node, kinds: list[str], limit: int, now: datetime) -> tuple
         "min_seconds": settings.LEASE_MIN_SECONDS,
         "max_seconds": settings.LEASE_MAX_SECONDS,
         "chars_per_second": settings.LEASE_CHARS_PER_SECOND,
+        "avoid_after": settings.JOB_RELEASES_AVOID_AFTER,
+        "avoid_seconds": settings.JOB_RELEASE_AVOID_SECONDS,
     }
 
 

@@ -40,6 +40,12 @@ class NodeSerializer(serializers.ModelSerializer):
             "last_seen_at",
             "revoked_at",
             "online",
+            "releases",
+            "paused_until",
+            "pause_reason",
+            "reported_state",
+            "reported_reason",
+            "reported_at",
         ]
         read_only_fields = fields
 
@@ -225,6 +231,14 @@ class FailLeaseSerializer(serializers.Serializer):
     release = serializers.BooleanField(
         default=False, help_text="Give the job back untouched (node shutting down)."
     )
+
+
+class NodeStatusSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["working", "paused", "stopped"],
+        help_text="paused: its model is unavailable and it leases nothing; stopped: it gave up.",
+    )
+    reason = serializers.CharField(max_length=500, allow_blank=True, default="")
 
 
 class FailResponseSerializer(serializers.Serializer):

@@ -31,6 +31,12 @@ class SourceProfile(models.Model):
     )
     rate_age_prompt_version = models.CharField(max_length=32, blank=True)
 
+    profile_parts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Each part's describe / rate_age judgement with its offsets, by kind.",
+    )
+
     reconstruction = models.TextField(blank=True, help_text="The text regenerated from the graph.")
     reconstruction_fidelity = models.FloatField(
         null=True,

@@ -132,12 +132,16 @@ class AskResult:
     results: list[Answer]
     summary: Summary | None = None
     how_to: bool = False
+    has_more: bool = False
 
 
 @dataclass(frozen=True)
 class Filters:
     statuses: list[str]
     max_age_rating: int | None
+    # Items grounded in at least one of these sources only (the public search's genre,
+    # keyword, language and source filters); None: any source.
+    source_ids: frozenset[int] | None = None
 
     def where(self) -> dict | None:
         """Chroma filters for the restrictive cases only: a metadata filter costs Chroma
@@ -161,14 +165,21 @@ class _Visible:
 
     def __init__(self, ids: set[int], filters: Filters):
         items = KnowledgeItem.objects.filter(
-            pk__in=ids, status__in=filters.statuses, merged_into__isnull=True
+            pk__in=ids,
+            status__in=filters.statuses,
+            merged_into__isnull=True,
+            support=KnowledgeItem.Support.SUPPORTED,
         ).only("id", "kind", "layer", "text", "status", "details")
         self.anchors = grounding_anchors([item.pk for item in items])
         ratings = age_ratings(self.anchors)
         self.items = {
             item.pk: item
             for item in items
-            if filters.max_age_rating is None or ratings[item.pk] <= filters.max_age_rating
+            if (filters.max_age_rating is None or ratings[item.pk] <= filters.max_age_rating)
+            and (
+                filters.source_ids is None
+                or any(a.source_id in filters.source_ids for a in self.anchors[item.pk])
+            )
         }
 
     def get(self, item_id: int) -> KnowledgeItem | None:
@@ -206,39 +217,102 @@ def ask(
     limit: int = 5,
     summarise: bool = True,
     index: VectorIndex | None = None,
+    kind: str | None = None,
+    source_ids: frozenset[int] | None = None,
+    offset: int = 0,
 ) -> AskResult:
     """Answers to ``query``: hypotheses, or for a how-to question instructions first and
-    hypotheses after, each with its arguments, related items and citations."""
+    hypotheses after, each with its arguments, related items and citations. ``kind`` asks for
+    answers of that kind only; ``offset`` skips that many answers (pages of ``limit``), and
+    ``has_more`` says whether another page has any."""
     index = index or VectorIndex()
-    filters = Filters(MIN_STATUSES[min_status], max_age_rating)
+    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids)
     limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
     how_to = is_how_to(query)
     indexed = index.layers()
     layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
     if not layers:
         return AskResult(query=query, results=[], how_to=how_to)
     query_vector = index.embedder.embed_texts([query])
-    kind = None if how_to else KnowledgeItem.Kind.HYPOTHESIS
-    hits = _search(index, layers, query_vector, limit * CANDIDATE_FACTOR, filters.where(), kind)[0]
+    if kind is not None:
+        kinds = [kind]
+    else:
+        kinds = [KnowledgeItem.Kind.HYPOTHESIS]
+        if how_to:
+            kinds.insert(0, KnowledgeItem.Kind.INSTRUCTION)
+    wanted_kind = kinds[0] if len(kinds) == 1 else None
+    # One more than the page, to tell whether another page follows; a source filter is
+    # applied after the index, so it looks further.
+    k = (offset + limit + 1) * CANDIDATE_FACTOR * (1 if source_ids is None else 5)
+    hits = _search(index, layers, query_vector, k, filters.where(), wanted_kind)[0]
     visible = _Visible({hit.id for hit in hits}, filters)
-    kinds = [KnowledgeItem.Kind.HYPOTHESIS]
-    if how_to:
-        kinds.insert(0, KnowledgeItem.Kind.INSTRUCTION)
     answers: list[Answer] = []
     seen: set[int] = set()
     for wanted in kinds:
         for hit in hits:
             item = visible.get(hit.id)
-            if item is None or item.kind != wanted or item.pk in seen or len(answers) == limit:
+            if item is None or item.kind != wanted or item.pk in seen:
                 continue
             seen.add(item.pk)
             answers.append(Answer(item=visible.ref(item.pk), score=round(hit.similarity, 4)))
+    has_more = len(answers) > offset + limit
+    answers = answers[offset : offset + limit]
     if answers:
         _add_related(index, indexed, answers, visible, filters)
-    result = AskResult(query=query, results=answers, how_to=how_to)
+    result = AskResult(query=query, results=answers, how_to=how_to, has_more=has_more)
     if summarise and answers:
         result.summary = summarise_answer(result)
     return result
+
+
+@dataclass(frozen=True)
+class Match:
+    item: ItemRef
+    score: float
+
+
+@dataclass
+class RetrieveResult:
+    query: str
+    results: list[Match]
+    has_more: bool = False
+
+
+def retrieve(
+    query: str,
+    *,
+    layer: int | None = None,
+    kind: str | None = None,
+    min_status: str = DEFAULT_MIN_STATUS,
+    max_age_rating: int | None = None,
+    source_ids: frozenset[int] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    index: VectorIndex | None = None,
+) -> RetrieveResult:
+    """The shown items nearest to ``query``, each with its citations: the retrieval half of
+    ``ask``, without arguments, related items or a summary."""
+    index = index or VectorIndex()
+    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    indexed = index.layers()
+    layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
+    if not layers:
+        return RetrieveResult(query=query, results=[])
+    k = (offset + limit + 1) * CANDIDATE_FACTOR * (1 if source_ids is None else 5)
+    hits = _search(index, layers, index.embedder.embed_texts([query]), k, filters.where(), kind)[0]
+    visible = _Visible({hit.id for hit in hits}, filters)
+    matches = [
+        Match(visible.ref(hit.id), round(hit.similarity, 4))
+        for hit in hits
+        if visible.get(hit.id) is not None
+    ]
+    return RetrieveResult(
+        query=query,
+        results=matches[offset : offset + limit],
+        has_more=len(matches) > offset + limit,
+    )
 
 
 def _relation(item: KnowledgeItem) -> str:

@@ -19,6 +19,7 @@ from alexandria.sources.models import Chunk, Source, SourceUpload, Takedown, Tak
 from alexandria.sources.recovery import retry_if_stalled
 from alexandria.sources.selectors import takedown_refusing
 from alexandria.textproc.extract import ExtractionError, check_utf8, detect_format
+from alexandria.textproc.language import detect_language
 from alexandria.textproc.normalize import normalize_text, sha256_hex
 from alexandria.textproc.segment import chunk_text
 
@@ -231,8 +232,8 @@ def purge_source_text(source: Source) -> bool:
 
 def chunk_source(source_id: int) -> int:
     """Split a received source into sentence-aligned chunks and fingerprint its wording (before
-    any job sees it, so the copyright gate holds from the first result); returns how many
-    chunks exist."""
+    any job sees it, so the copyright gate holds from the first result), and detect its
+    language when the member gave none; returns how many chunks exist."""
     with transaction.atomic():
         source = Source.objects.select_for_update().filter(pk=source_id).first()
         if source is None:  # taken down before ingestion
@@ -256,8 +257,10 @@ def chunk_source(source_id: int) -> int:
             for span in spans
         )
         store_fingerprint(source)
+        if not source.language:  # the member's declaration wins over the detector
+            source.language = detect_language(source.text)
         source.status = Source.Status.CHUNKED
-        source.save(update_fields=["status", "updated_at"])
+        source.save(update_fields=["status", "language", "updated_at"])
     return len(spans)
 
 

@@ -26,9 +26,17 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?%?")
+from alexandria.textproc.item_quality import detect_language
+from alexandria.textproc.item_quality_lexicon import DE_FUNCTION, PREPOSITIONS
+from alexandria.textproc.meaning_guards_de import german_antonyms, german_lemma
+
+_TOKEN = re.compile(r"[a-zäöüß]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?%?")
 NEGATORS = frozenset(
-    "not no never none nobody nothing neither nor without cannot hardly scarcely nowhere".split()  # noqa: SIM905
+    (  # noqa: SIM905
+        "not no never none nobody nothing neither nor without cannot hardly scarcely nowhere "
+        "nicht kein keine keinen keinem keiner keines nie niemals nichts niemand ohne weder "
+        "keineswegs nirgends kaum"
+    ).split()
 )
 # Modal and evidential hedges. A hedged and an unhedged statement differ ("X may cause Y" is
 # not "X causes Y"); two hedged ones pass on to the vote even if their strength differs a
@@ -37,7 +45,10 @@ HEDGES = frozenset(
     (  # noqa: SIM905
         "may might could can possibly probably likely perhaps potentially presumably apparently "
         "seemingly suggest suggests suggested appear appears appeared seem seems seemed indicate "
-        "indicates indicated"
+        "indicates indicated "
+        "kann können könnte könnten möglicherweise vermutlich wahrscheinlich vielleicht "
+        "eventuell womöglich anscheinend scheint scheinen schien dürfte dürften deutet deuten "
+        "vermutet vermuten"
     ).split()
 )
 HEDGE_PHRASES = re.compile(
@@ -57,6 +68,10 @@ STOPWORDS = frozenset(
         "one ones it's s"
     ).split()
 )
+# German: its function words (``item_quality_lexicon``) are its stop words; nouns are
+# capitalised, so a capital names nothing in particular (``ENTITY_DE``).
+_DE_MORE_STOPWORDS = frozenset(("ihm", "ihn", "ihnen", "wurde", "worden", "beim", "vom", "ins"))
+STOPWORDS_DE = (DE_FUNCTION | _DE_MORE_STOPWORDS) - (NEGATORS | HEDGES)
 UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("mm", "millimetre", "millimetres", "millimeter", "millimeters"), ("m", 1e-3)),
     **dict.fromkeys(("cm", "centimetre", "centimetres", "centimeter", "centimeters"), ("m", 1e-2)),
@@ -77,6 +92,21 @@ UNITS: dict[str, tuple[str, float]] = {
     **dict.fromkeys(("month", "months"), ("s", 2629800.0)),
     **dict.fromkeys(("year", "years"), ("s", 31557600.0)),
     **dict.fromkeys(("%", "percent", "per cent", "percentage"), ("", 0.01)),
+    # German
+    **dict.fromkeys(("meter", "metern"), ("m", 1.0)),
+    **dict.fromkeys(("kilometer", "kilometern"), ("m", 1e3)),
+    **dict.fromkeys(("gramm",), ("g", 1.0)),
+    **dict.fromkeys(("kilogramm",), ("g", 1e3)),
+    **dict.fromkeys(("milligramm",), ("g", 1e-3)),
+    **dict.fromkeys(("tonnen", "tonne"), ("g", 1e6)),
+    **dict.fromkeys(("sekunde", "sekunden"), ("s", 1.0)),
+    **dict.fromkeys(("minute", "minuten"), ("s", 60.0)),
+    **dict.fromkeys(("stunde", "stunden", "std"), ("s", 3600.0)),
+    **dict.fromkeys(("tag", "tage", "tagen"), ("s", 86400.0)),
+    **dict.fromkeys(("woche", "wochen"), ("s", 604800.0)),
+    **dict.fromkeys(("monat", "monate", "monaten"), ("s", 2629800.0)),
+    **dict.fromkeys(("jahr", "jahre", "jahren"), ("s", 31557600.0)),
+    **dict.fromkeys(("prozent",), ("", 0.01)),
 }
 NUMBER_WORDS = {
     "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -86,7 +116,16 @@ NUMBER_WORDS = {
     "double": 2, "doubles": 2, "doubled": 2, "triple": 3, "triples": 3, "tripled": 3,
     "quadrupled": 4, "halved": 0.5, "halves": 0.5,
 }  # fmt: skip
-MULTIPLIERS = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9}
+NUMBER_WORDS.update({
+    "null": 0, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8,
+    "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "zwanzig": 20, "dreißig": 30, "vierzig": 40,
+    "fünfzig": 50, "hundert": 100, "halb": 0.5, "halbe": 0.5, "halben": 0.5, "doppelt": 2,
+    "verdoppelt": 2, "verdreifacht": 3, "halbiert": 0.5, "zweimal": 2, "dreimal": 3,
+})  # fmt: skip
+MULTIPLIERS = {
+    "hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "tausend": 1e3,
+    "millionen": 1e6, "mio": 1e6, "milliarden": 1e9, "mrd": 1e9,
+}  # fmt: skip
 FRACTIONS = {"third": 1 / 3, "thirds": 1 / 3, "quarter": 0.25, "quarters": 0.25}
 # Converse phrasings name the effect first: passive voice, "Y results from X", "Y, due to X".
 CONVERSE = re.compile(
@@ -94,6 +133,18 @@ CONVERSE = re.compile(
     r"(?:\s+\w+){0,6}?\s+by\b"
     r"|\b(?:results?|resulted|stems?|stemmed|arises?|arose|comes?|came)\s+from\b"
     r"|\bdue\s+to\b|\bbecause\s+of\b|\b(?:after|when|whenever|if|once)\b"
+)
+# German converse phrasing: passive ("wird von X verursacht"), "folgt aus", "wegen", "durch".
+CONVERSE_DE = re.compile(
+    r"\b(?:wird|werden|wurde|wurden)\b.*\b(?:von|vom|durch)\b"
+    r"|\b(?:folgt|folgen|resultiert|resultieren|entsteht|entstehen|ergibt sich)\s+aus\b"
+    r"|\b(?:wegen|aufgrund|infolge|nachdem|wenn|sobald|falls)\b"
+)
+_GERMAN_FRONTED = re.compile(
+    r"^\W*(?:"
+    + "|".join(sorted(PREPOSITIONS["de"] - {"und", "oder"}))
+    + r")\b"
+    + r"|^\W*(?:möglicherweise|vermutlich|wahrscheinlich|vielleicht|heute|dann|deshalb)\b"
 )
 # A fronted adverbial clause ("When X, Y", "In adults, Y") is moved behind the main clause
 # before word order is compared: "Y when X" says the same.
@@ -107,6 +158,7 @@ OF_PHRASE = re.compile(r"\b([a-z]+) of (?:the |a |an )?([a-z]+)\b")
 # Names: capitalised words inside a sentence, and words with inner capitals or digits (DNA,
 # SQLite, COVID-19). A sentence's first word may be any noun, so it does not count.
 ENTITY = re.compile(r"(?<=[^.!?\s] )[A-Z][a-z]+|\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9]\w*")
+ENTITY_DE = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9]\w*")
 
 
 @cache
@@ -168,8 +220,10 @@ def _unprefixed(word: str) -> str | None:
     return None
 
 
-def _number(token: str) -> float | None:
-    token = token.rstrip("%").replace(",", "")
+def _number(token: str, german: bool = False) -> float | None:
+    """A numeral's value: German writes 1.000,5 for English 1,000.5."""
+    token = token.rstrip("%")
+    token = token.replace(".", "").replace(",", ".") if german else token.replace(",", "")
     token = re.sub(r"(?<=\d)(?:st|nd|rd|th)$", "", token)
     try:
         return float(token)
@@ -177,7 +231,7 @@ def _number(token: str) -> float | None:
         return None
 
 
-def _quantities(tokens: list[str]) -> tuple[Counter, Counter]:
+def _quantities(tokens: list[str], german: bool = False) -> tuple[Counter, Counter]:
     """(hard, soft) multisets of (dimension, value in base units). A bare "one" is soft: it is
     often just an article ("one of the causes", "the remaining one")."""
     hard: Counter = Counter()
@@ -185,8 +239,8 @@ def _quantities(tokens: list[str]) -> tuple[Counter, Counter]:
     i = 0
     while i < len(tokens):
         word = tokens[i]
-        value = _number(word)
-        is_soft = word == "one"
+        value = _number(word, german)
+        is_soft = word in ("one", "ein", "eine", "einen", "einem", "einer")
         if value is None and word in NUMBER_WORDS:
             value = float(NUMBER_WORDS[word])
         if value is None and word in FRACTIONS and i and tokens[i - 1] in ("a", "one"):
@@ -225,6 +279,8 @@ class Analysis:
     ordered: tuple[str, ...]
     converse: bool
     entities: frozenset[str]
+    german: bool = False
+    text: str = ""
 
 
 def _tokens(text: str) -> list[str]:
@@ -238,7 +294,7 @@ def _polarity(tokens: list[str]) -> tuple[int, list[str]]:
     neither = False
     for i, word in enumerate(tokens):
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if word in ("not", "no") and following in ("only", "just", "merely"):
+        if word in ("not", "no", "nicht") and following in ("only", "just", "merely", "nur"):
             continue
         if word == "nor" and neither:
             continue
@@ -257,11 +313,12 @@ def _polarity(tokens: list[str]) -> tuple[int, list[str]]:
     return negations, words
 
 
-def _content(words: list[str]) -> tuple[str, ...]:
+def _content(words: list[str], german: bool = False) -> tuple[str, ...]:
+    base, stopwords = (german_lemma, STOPWORDS_DE) if german else (lemma, STOPWORDS)
     return tuple(
-        lemma(w)
+        base(w)
         for w in words
-        if w not in STOPWORDS
+        if w not in stopwords
         and _number(w) is None
         and w not in NUMBER_WORDS
         and w not in HEDGES
@@ -273,17 +330,20 @@ def _content(words: list[str]) -> tuple[str, ...]:
 def analyse(text: str) -> Analysis:
     text = unicodedata.normalize("NFKC", text)
     lowered = text.lower()
+    german = detect_language(text) == "de"
     tokens = _tokens(text)
     negations, words = _polarity(tokens)
-    hard, soft = _quantities(tokens)
+    hard, soft = _quantities(tokens, german)
     hedged = bool(HEDGE_PHRASES.search(lowered)) or any(
         t in HEDGES and not (t == "may" and re.search(r"(?<!^)\bMay\b", text)) for t in tokens
     )
-    content = _content(words)
-    main_first = FRONTED.sub("", lowered, count=1)
+    content = _content(words, german)
+    main_first = lowered if german else FRONTED.sub("", lowered, count=1)
     if main_first != lowered:
         main_first = f"{main_first} {lowered[: len(lowered) - len(main_first)]}"
-    ordered = _content(_polarity(_tokens(OF_PHRASE.sub(r"\2 \1", main_first)))[1])
+    turned = main_first if german else OF_PHRASE.sub(r"\2 \1", main_first)
+    ordered = _content(_polarity(_tokens(turned))[1], german)
+    entity, entity_lemma = (ENTITY_DE, german_lemma) if german else (ENTITY, lemma)
     return Analysis(
         negations=negations,
         hedged=hedged,
@@ -292,14 +352,16 @@ def analyse(text: str) -> Analysis:
         lemmas=frozenset(content),
         content=content,
         ordered=ordered,
-        converse=bool(CONVERSE.search(lowered)),
-        entities=frozenset(lemma(m.lower()) for m in ENTITY.findall(text.strip())),
+        converse=bool((CONVERSE_DE if german else CONVERSE).search(lowered)),
+        entities=frozenset(entity_lemma(m.lower()) for m in entity.findall(text.strip())),
+        german=german,
+        text=lowered,
     )
 
 
 def antonym_flips(a: Analysis, b: Analysis) -> int:
     """How many words of one statement meet their antonym in the other ("raises" / "lowers")."""
-    table = antonyms()
+    table = german_antonyms() if a.german or b.german else antonyms()
     only_a, only_b = a.lemmas - b.lemmas, b.lemmas - a.lemmas
     return sum(1 for word in only_a if table.get(word, frozenset()) & only_b)
 
@@ -362,6 +424,8 @@ def roles_swapped(a: Analysis, b: Analysis) -> bool:
     passive or converse phrasing swaps the roles back; then the words must be in reversed
     order. A fronted clause ("When X, Y" / "Y when X") is moved back first.
     """
+    if a.german and (_GERMAN_FRONTED.match(a.text) or _GERMAN_FRONTED.match(b.text)):
+        return False  # German fronts an adverbial freely: word order tells no roles then
     pos_a, pos_b = _unique_positions(a.ordered), _unique_positions(b.ordered)
     shared = [w for w in pos_a if w in pos_b]
     if len(shared) < 2:

@@ -8,6 +8,7 @@ picks one quotes the source by construction.
 
 import re
 
+from alexandria.textproc.item_quality_lexicon import DE_FUNCTION
 from alexandria.textproc.segment import split_sentences
 
 __all__ = ["candidate_anchors", "candidate_entities"]
@@ -62,6 +63,21 @@ _OBJECT_STARTERS = frozenset({
 _PARTICLES = frozenset({
     "up", "down", "out", "off", "away"
 })  # fmt: skip
+# Sentence adverbs and pronouns German capitalises at a sentence's start, beyond the function
+# words of ``item_quality_lexicon``.
+_DE_NOT_NAMES = frozenset({
+    "heute", "gestern", "morgen", "dann", "danach", "damals", "jetzt", "deshalb", "daher",
+    "darum", "jedoch", "außerdem", "zudem", "trotzdem", "dennoch", "sofern", "falls", "also",
+    "so", "nun", "zuerst", "schließlich", "zunächst", "inzwischen", "etwa", "rund", "ca",
+    "nie", "niemals", "immer", "manchmal", "nichts", "niemand", "beide", "einige", "mehrere",
+    "wer", "was", "wo", "wann", "warum", "wie", "welche", "welcher", "welches", "dies", "das",
+    "dabei", "dazu", "davon", "dafür", "dagegen", "hierzu", "laut", "gemäß", "sowie", "bzw",
+    "ihm", "ihn", "ihnen", "uns", "euch", "mich", "dich", "mir", "dir", "denen", "dessen",
+    "deren", "kann", "könnte", "können", "könnten", "mag", "möchte", "sei", "seien", "wäre",
+    "wären", "würde", "würden", "hätte", "hätten", "ein", "eins", "zwei", "drei", "vier", "fünf"
+})  # fmt: skip
+# Inflected adjectives and participles before a noun ("künstliche", "erneuerbaren").
+_GERMAN_ADJECTIVE = re.compile(r"(?:e|en|er|es|em)$")
 _WORD = re.compile(r"[^\W_](?:[\w'\u2019-]*\w)?")
 _TERMINATED = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _CLAUSE_BREAK = re.compile(r"[;:,\u2013\u2014]\s+|\s+(?=(?:and|but|or|which|while|because)\s)")
@@ -100,15 +116,20 @@ def _fit(sentence: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def candidate_entities(text: str, limit: int = MAX_ENTITY_CANDIDATES) -> list[str]:
+def candidate_entities(
+    text: str, limit: int = MAX_ENTITY_CANDIDATES, *, language: str = "en"
+) -> list[str]:
     """Noun phrases of ``text`` in order of appearance: capitalised names, and per sentence
     the runs of content words between function words and verbs, plus each run's head noun.
+    German capitalises every noun: there a phrase is a run of capitalised words with the
+    adjectives before them (``_german_phrases``). Other languages get the English rules.
 
     Deduplicated case-insensitively (first spelling kept), at most ``limit``.
     """
+    phrases_of = _german_phrases if language == "de" else _phrases
     found: list[str] = []
     for sentence in split_sentences(text):
-        for phrase in _phrases(text, sentence.start, sentence.end):
+        for phrase in phrases_of(text, sentence.start, sentence.end):
             found.append(phrase)
     seen: set[str] = set()
     unique = []
@@ -163,6 +184,42 @@ def _phrases(text: str, start: int, end: int) -> list[str]:
         run.append(word)
     close_run()
     return phrases
+
+
+def _german_phrases(text: str, start: int, end: int) -> list[str]:
+    """German noun phrases of one sentence: runs of capitalised words that are no function
+    words ("Max-Planck-Institut", "Marie Curie", "UrhG"), with the inflected adjectives right
+    before them ("künstliche Intelligenz"), plus each longer run's last noun."""
+    words = list(_WORD.finditer(text, start, end))
+    phrases: list[str] = []
+    run: list[re.Match[str]] = []
+
+    def close_run() -> None:
+        while run and not run[-1].group()[0].isupper():
+            run.pop()  # a phrase ends on its noun
+        if run:
+            phrases.append(text[run[0].start() : run[-1].end()])
+            if len(run) > 1:
+                phrases.append(run[-1].group())
+        run.clear()
+
+    for position, word in enumerate(words):
+        token = word.group()
+        if run and text[run[-1].end() : word.start()] != " ":
+            close_run()
+        following = words[position + 1].group() if position + 1 < len(words) else ""
+        if token.casefold() in DE_FUNCTION or token.casefold() in _DE_NOT_NAMES:
+            close_run()
+        elif (
+            token[0].isupper()  # nouns and names
+            or (token[0].isdigit() and run)  # "Nr. 5"
+            or (_GERMAN_ADJECTIVE.search(token) and following[:1].isupper())
+        ):
+            run.append(word)
+        else:
+            close_run()
+    close_run()
+    return [p for p in phrases if _keep(p) and any(c.isalpha() for c in p)]
 
 
 def _ends_phrase(text: str, words: list[re.Match[str]], position: int) -> bool:

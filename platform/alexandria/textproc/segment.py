@@ -1,9 +1,10 @@
 """Rule-based sentence segmentation and sentence-aligned chunking over normalised text.
 
 No model downloads: the rules cover what matters for scholarly and web prose (abbreviations,
-initials, dotted acronyms, decimals, ellipses, closing quotes/brackets after the terminator)
-and a paragraph break always ends a sentence. Spans index into the text they were computed
-on, which for stored offsets is the output of `normalize_text`.
+initials, dotted acronyms, decimals, ellipses, closing quotes/brackets after the terminator,
+German abbreviations and ordinals) and a paragraph break always ends a sentence. Spans index
+into the text they were computed on, which for stored offsets is the output of
+`normalize_text`.
 """
 
 import bisect
@@ -56,15 +57,30 @@ class Chunk(TextSpan):
 _NON_TERMINAL_ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "mx", "dr", "prof", "rev", "hon", "st", "mt", "sr", "jr", "gen", "col",
     "lt", "sgt", "capt", "cmdr", "gov", "sen", "rep", "pres", "vs", "cf", "e.g", "i.e", "viz",
-    "approx", "ca", "esp", "incl", "dept", "univ", "assoc", "inst"
+    "approx", "ca", "esp", "incl", "dept", "univ", "assoc", "inst",
+    # German ("z. B.", "d. h.", "u. a.", "v. a.", "bzw.", "vgl.", ...)
+    "z", "d", "h", "u", "v", "o", "bzw", "vgl", "ggf", "evtl", "sog", "inkl", "zzgl", "gem",
+    "hrsg", "hr", "jh", "jhd", "bspw", "insb", "allg", "urspr", "mio", "mrd", "tsd"
 })  # fmt: skip
 # Non-terminal only when a number follows ("Fig. 3", "pp. 12-14", "No. 5").
 _NUMBERED_ABBREVIATIONS = frozenset({
     "fig", "figs", "eq", "eqs", "no", "nos", "vol", "vols", "p", "pp", "ch", "chap", "sec",
-    "sect", "art", "ref", "refs", "tab", "ed", "eds"
+    "sect", "art", "ref", "refs", "tab", "ed", "eds",
+    # German ("Nr. 5", "Abs. 2", "S. 12", "Bd. 3", "Kap. 4", "Abb. 1", "Aufl. 2")
+    "nr", "abs", "s", "bd", "kap", "abb", "aufl", "anm", "ziff", "lit"
 })  # fmt: skip
 # Often end a sentence themselves ("..., etc. The next"): terminal before a capital.
-_TERMINAL_ABBREVIATIONS = frozenset({"etc", "al", "inc", "ltd", "co", "corp", "bros"})
+_TERMINAL_ABBREVIATIONS = frozenset({
+    "etc", "al", "inc", "ltd", "co", "corp", "bros", "usw", "usf", "gmbh"
+})  # fmt: skip
+# A number with a full stop before one of these is a German ordinal ("am 3. Oktober", "im
+# 19. Jahrhundert"), not the end of a sentence.
+_ORDINAL_NOUNS = frozenset({
+    "januar", "jänner", "februar", "märz", "april", "mai", "juni", "juli", "august", "september",
+    "oktober", "november", "dezember", "jahrhundert", "jahrhunderts", "jahrtausend", "jh",
+    "auflage", "klasse", "kapitel", "platz", "stock", "mal", "lebensjahr", "ausgabe", "band",
+    "tag", "woche", "monat", "quartal", "runde", "liga", "internationale", "weltkrieg", "fc"
+})  # fmt: skip
 # A dotted acronym ("U.S.", "e.g." is listed above) ends a sentence only before one of these.
 _SENTENCE_STARTERS = frozenset({
     "a", "an", "the", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
@@ -135,6 +151,8 @@ def _ends_sentence(text: str, term_start: int, term: str, term_end: int, limit: 
         return False
     if lowered in _TERMINAL_ABBREVIATIONS:
         return following.isupper()
+    if word.isdigit() and len(word) <= 4 and next_word_lower in _ORDINAL_NOUNS:
+        return False
     if _ACRONYM.fullmatch(word):
         return next_word_lower in _SENTENCE_STARTERS
     # An initial ("J. Smith") is a single capital letter.

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alexandria.jobs.errors import LeaseConflict, LeaseNotFound
 from alexandria.jobs.models import Job, JobEvent, Lease, WorkerNode
+from alexandria.jobs.services import churn
 from alexandria.jobs.services.leasing import lease_seconds
 from alexandria.jobs.services.lifecycle import dead_letter_jobs, end_leases, lock_jobs, requeue_jobs
 
@@ -73,8 +74,9 @@ class FailOutcome:
 
 
 def fail_lease(node: WorkerNode, lease_id, *, error: str, release: bool) -> FailOutcome:
-    """The node gives the job up: ``release`` (shutting down) costs no attempt; a failure
-    does, and the job is dead-lettered when its attempts are spent."""
+    """The node gives the job up: ``release`` (shutting down, its model unavailable) costs no
+    attempt but counts against a churning node (``churn``); a failure costs an attempt, and
+    the job is dead-lettered when its attempts are spent."""
     lease = _node_lease(node, lease_id)
     now = timezone.now()
     with transaction.atomic():
@@ -85,6 +87,7 @@ def fail_lease(node: WorkerNode, lease_id, *, error: str, release: bool) -> Fail
         if release:
             JobEvent.objects.create(job=job, node=node, kind=JobEvent.Kind.RELEASED, message=error)
             requeue_jobs([job], now)
+            churn.record_release(node, job, now)
             return FailOutcome(Job.Status.QUEUED, job.attempts)
         job.attempts += 1
         Job.objects.filter(pk=job.pk).update(attempts=F("attempts") + 1)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from alexandria.jobs import pg_queue
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
-from alexandria.jobs.services import payloads
+from alexandria.jobs.services import churn, payloads
 from alexandria.jobs.services.lifecycle import (
     cancel_source_jobs,
     dead_letter_jobs,
@@ -62,10 +62,13 @@ def lease_jobs(
 ) -> list[GrantedLease]:
     """Hand up to ``max_jobs`` jobs to ``node``: overdue leases first, then the queue by
     priority. Expired leases are taken over here, so leasing never waits for a sweeper."""
+    now = timezone.now()
+    paused = churn.pause_of(node, now)
+    if paused is not None and max_jobs >= 1:
+        raise paused
     allowed = _kinds_to_lease(node, kinds, max_jobs)
     if not allowed:
         return []
-    now = timezone.now()
     if _use_pg_queue():
         rows = pg_queue.lease_queued(node, allowed, max_jobs, now)
         if rows is not None:
@@ -163,8 +166,17 @@ def _lease_jobs_orm(
 
 def _leasable_by(node: WorkerNode, kinds: list[str]):
     """Jobs of these kinds the node may take: a replica never goes to a contributor who
-    already has a result in its group, and flagged nodes don't verify anyone."""
-    jobs = Job.objects.filter(kind__in=kinds)
+    already has a result in its group, flagged nodes don't verify anyone, and a job given back
+    JOB_RELEASES_AVOID_AFTER times skips the nodes that gave it back lately."""
+    gave_back_lately = Lease.objects.filter(
+        job=OuterRef("pk"),
+        node=node,
+        state=Lease.State.RELEASED,
+        ended_at__gte=timezone.now() - timedelta(seconds=settings.JOB_RELEASE_AVOID_SECONDS),
+    )
+    jobs = Job.objects.filter(kind__in=kinds).exclude(
+        Q(releases__gte=settings.JOB_RELEASES_AVOID_AFTER) & Exists(gave_back_lately)
+    )
     if node.is_flagged:
         return jobs.filter(replica_of__isnull=True)
     owner_has_result_in_group = JobResult.objects.filter(

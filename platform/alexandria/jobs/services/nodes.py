@@ -74,6 +74,14 @@ def revoke_node(node: WorkerNode) -> WorkerNode:
     return node
 
 
+def report_node_status(node: WorkerNode, *, state: str, reason: str) -> None:
+    """What the node says of itself (working; paused because its model is unavailable;
+    stopped after giving up), for its owner and the admin to see."""
+    WorkerNode.objects.filter(pk=node.pk).update(
+        reported_state=state, reported_reason=reason, reported_at=timezone.now()
+    )
+
+
 def raise_trust(node_ids: list[int]) -> None:
     """Agreement with another contributor moves trust a fifth of the way towards 1."""
     WorkerNode.objects.filter(pk__in=node_ids).update(trust=Least(F("trust") * 0.8 + 0.2, 1.0))

@@ -23,7 +23,7 @@ from alexandria.jobs.errors import (
     ResultTooLarge,
 )
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
-from alexandria.jobs.services import leasing
+from alexandria.jobs.services import churn, leasing
 from alexandria.jobs.services.held_leases import LEASE_ENDED
 from alexandria.jobs.services.leasing import GrantedLease
 from alexandria.jobs.services.lifecycle import canonical_json
@@ -100,6 +100,11 @@ def exchange(
     nothing left to do and runs the on-commit callbacks."""
     outcomes, checked = _check_sizes(submissions)
     now = timezone.now()
+    paused = churn.pause_of(node, now)
+    if paused is not None and max_jobs:
+        if not submissions:
+            raise paused
+        max_jobs = 0  # a paused node still hands its results in
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         judged, accepted = _judge_submissions(node, checked, now) if checked else ({}, [])

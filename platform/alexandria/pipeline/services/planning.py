@@ -1,6 +1,7 @@
 """The order of the analysis: which jobs a source gets, and when the next stage starts.
 
-Stages: extract_graph per chunk, describe and rate_age (planned with the chunks) → entity
+Stages: extract_graph per chunk, describe and rate_age per part of the whole text (planned
+with the chunks; ``services.profile`` combines the parts) → entity
 resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → support (one
 verify_support job per stored item, created as derive results are applied) → purge of the
 source text. ``advance_source`` is idempotent: it looks at what exists and creates only what
@@ -26,6 +27,7 @@ from alexandria.pipeline.services.resolution import resolve_source_entities
 from alexandria.pipeline.services.support import reject_unverified
 from alexandria.sources.models import Source
 from alexandria.sources.services import purge_source_text
+from alexandria.textproc.language import language_code
 from alexandria.textproc.phrases import candidate_anchors, candidate_entities
 from jobkinds import (
     derive,
@@ -53,12 +55,26 @@ class Stage(StrEnum):
     TAKEN_DOWN = "taken_down"
 
 
-def _excerpt_end(text: str, limit: int) -> int:
-    """Where an excerpt of the text's start ends: at the last whitespace within ``limit``."""
-    if len(text) <= limit:
+def _excerpt_end(text: str, start: int, limit: int) -> int:
+    """Where an excerpt of the text from ``start`` ends: at the last space within ``limit``."""
+    if len(text) - start <= limit:
         return len(text)
-    cut = text.rfind(" ", 0, limit)
-    return cut if cut > limit // 2 else limit
+    cut = text.rfind(" ", start, start + limit)
+    return cut if cut > start + limit // 2 else start + limit
+
+
+def profile_parts(text: str, limit: int) -> list[tuple[int, int]]:
+    """The whole text in consecutive parts of at most ``limit`` characters, each starting at
+    a non-space, for the whole-text profile (one describe and one rate_age job per part, so a
+    passage anywhere in a book reaches its age rating)."""
+    parts = []
+    start = len(text) - len(text.lstrip())
+    while start < len(text):
+        end = _excerpt_end(text, start, limit)
+        if text[start:end].strip():
+            parts.append((start, end))
+        start = end + (len(text[end:]) - len(text[end:].lstrip()))
+    return parts
 
 
 def _spans_of(pieces: list[str], text: str, offset: int) -> list[dict]:
@@ -90,6 +106,7 @@ def plan_analysis(source_id: int) -> int:
         if source is None or source.status != Source.Status.CHUNKED:  # None: taken down
             return 0
         text = source.text
+        language = language_code(source.language)
         created = 0
         for chunk in source.chunks.order_by("index"):
             chunk_text = text[chunk.start : chunk.end]
@@ -98,7 +115,9 @@ def plan_analysis(source_id: int) -> int:
                 extract_graph.ANCHOR_MAX_CHARS,
             )
             # Over-long "names" (a URL, a base64 blob) are no name a node could return.
-            names = _fitting(candidate_entities(chunk_text), extract_graph.NAME_MAX_CHARS)
+            names = _fitting(
+                candidate_entities(chunk_text, language=language), extract_graph.NAME_MAX_CHARS
+            )
             payload = {
                 "source_title": source.title,
                 "chunk_index": chunk.index,
@@ -108,6 +127,7 @@ def plan_analysis(source_id: int) -> int:
                 "chunk": span(chunk.start, chunk.end),
                 "context_after": span(chunk.end, chunk.context_end),
                 "prompt_version": extract_graph.PROMPT_VERSION,
+                "language": language,
                 # What constrained decoding lets a node quote and name (exact substrings).
                 "anchor_candidates": _spans_of(anchors, chunk_text, chunk.start),
                 "entity_candidates": _spans_of(names, chunk_text, chunk.start),
@@ -115,13 +135,14 @@ def plan_analysis(source_id: int) -> int:
             create_job(extract_graph.KIND.name, payload, source=source, priority=GRAPH_PRIORITY)
             created += 1
         for kind in (describe, rate_age):
-            payload = {
-                "source_title": source.title,
-                "excerpt": span(0, _excerpt_end(text, kind.EXCERPT_MAX_CHARS)),
-                "prompt_version": kind.PROMPT_VERSION,
-            }
-            create_job(kind.KIND.name, payload, source=source, priority=PROFILE_PRIORITY)
-            created += 1
+            for start, end in profile_parts(text, kind.EXCERPT_MAX_CHARS):
+                payload = {
+                    "source_title": source.title,
+                    "excerpt": span(start, end),
+                    "prompt_version": kind.PROMPT_VERSION,
+                }
+                create_job(kind.KIND.name, payload, source=source, priority=PROFILE_PRIORITY)
+                created += 1
         SourceProfile.objects.get_or_create(source=source)
         source.status = Source.Status.ANALYSING
         source.save(update_fields=["status", "updated_at"])

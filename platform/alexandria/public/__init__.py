@@ -1,0 +1,1 @@
+"""The public side: anonymous web pages and the public read API over the knowledge base."""
