@@ -55,8 +55,10 @@ browser:
 			$(BROWSER_PACKAGES); \
 	fi
 
+# The whole suite, then the soak (about 6 minutes of the real local model; it fits CI's budget).
 test: lint browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m soak tests/worker/test_soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
@@ -65,7 +67,7 @@ clean:
 demo: install
 	$(VENV)/bin/alexandria demo
 
-# The real --local node on 20 realistic texts (tests/worker/test_soak.py; many minutes of CPU).
+# The soak alone: the real --local node on 20 realistic texts (tests/worker/test_soak.py).
 soak: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m soak -s tests/worker/test_soak.py
 
