@@ -28,6 +28,7 @@ from alexandria.search.selectors import (
     grounding_anchors,
     pair_key,
     stance_verdicts,
+    visible_items,
 )
 from alexandria.search.stances import CONTRA_RELATIONS, cheap_stance, combine
 from alexandria.search.summaries import Summary, summarise_answer
@@ -164,12 +165,11 @@ class _Visible:
     """The database's verdict on candidate ids: shown only if visible and within filters."""
 
     def __init__(self, ids: set[int], filters: Filters):
-        items = KnowledgeItem.objects.filter(
-            pk__in=ids,
-            status__in=filters.statuses,
-            merged_into__isnull=True,
-            support=KnowledgeItem.Support.SUPPORTED,
-        ).only("id", "kind", "layer", "text", "status", "details")
+        items = (
+            visible_items()
+            .filter(pk__in=ids, status__in=filters.statuses)
+            .only("id", "kind", "layer", "text", "status", "details")
+        )
         self.anchors = grounding_anchors([item.pk for item in items])
         ratings = age_ratings(self.anchors)
         self.items = {
