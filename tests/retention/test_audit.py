@@ -64,6 +64,10 @@ def line_of(output: str, column: str) -> list[int]:
     return [int(count) for count in line.split()[:3]]
 
 
+ENTRY = {"kind": "hypothesis", "status": "accepted", "age_rating": 0}
+PARTITION = "audit_tiny_layer_1_accepted_to12"
+
+
 class TinyEmbedder:
     name = "tiny"
     dimension = 3
@@ -80,14 +84,14 @@ def chroma(settings, tmp_path) -> VectorIndex:
 def test_a_clean_installation_reports_zero_per_column(chroma):
     purged_source()
     KnowledgeItem.objects.create(kind="hypothesis", text=OWN_WORDS)
-    chroma.upsert(1, [1], np.eye(3)[:1], [OWN_WORDS], [{"kind": "hypothesis"}])
+    chroma.upsert(1, [1], np.eye(3)[:1], [{**ENTRY, "stance": OWN_WORDS}])
 
     status, output = audit_command()
 
     assert status == 0, output
     assert "of 1 purged source(s)" in output
     assert line_of(output, "knowledge_knowledgeitem.text") == [0, 0, 1]
-    assert line_of(output, "chroma:audit_tiny_layer_1.documents") == [0, 0, 1]
+    assert line_of(output, f"chroma:{PARTITION}.metadatas") == [0, 0, 1]
     assert "columns without rows" in output
     assert output.rstrip().endswith("Clean: no stored text repeats a purged source.")
 
@@ -98,14 +102,18 @@ def test_a_planted_run_in_an_item_a_job_payload_or_chroma_is_found(chroma):
     KnowledgeItem.objects.create(kind="hypothesis", text=f"As the source says, {COPIED}.")
     KnowledgeItem.objects.create(kind="hypothesis", text=OWN_WORDS)
     Job.objects.create(kind="describe", payload={"excerpt": ["intro", f"...{COPIED}..."]})
-    chroma.upsert(1, [7], np.eye(3)[:1], [COPIED.upper()], [{"kind": "hypothesis"}])
+    chroma.upsert(1, [1], np.eye(3)[:1], [ENTRY])
+    # Alexandria stores no documents, but the audit reads them, whoever wrote them.
+    chroma.client.get_collection(PARTITION).add(
+        ids=["7"], embeddings=np.eye(3)[1:2], documents=[COPIED.upper()], metadatas=[ENTRY]
+    )
 
     status, output = audit_command()
 
     assert status == 1, output
     assert line_of(output, "knowledge_knowledgeitem.text") == [1, 1, 2]
     assert line_of(output, "jobs_job.payload") == [1, 1, 1]
-    assert line_of(output, "chroma:audit_tiny_layer_1.documents") == [1, 1, 1]
+    assert line_of(output, f"chroma:{PARTITION}.documents") == [1, 1, 2]
     assert f"(sources [{source.pk}])" in output
     assert "FOUND 3 run(s) in 3 column(s)." in output
 

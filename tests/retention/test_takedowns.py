@@ -328,8 +328,7 @@ def test_index_entries_of_the_source_go(kb, staff, settings, django_capture_on_c
 
 
 def _indexed(kb, layer: int) -> dict[int, dict]:  # noqa: F811
-    found = kb.index.collection(layer).get(include=["metadatas"])
-    return {int(i): metadata for i, metadata in zip(found["ids"], found["metadatas"], strict=True)}
+    return kb.index.entries(layer)
 
 
 @pytest.mark.parametrize(

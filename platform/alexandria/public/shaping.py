@@ -21,6 +21,7 @@ def _filters(params: dict[str, Any]) -> dict[str, Any]:
             language=params.get("language", ""),
             source=params.get("source"),
         ),
+        "genre": params.get("genre") or None,
     }
 
 

@@ -4,6 +4,7 @@ from rest_framework.views import APIView
 
 from alexandria.contributors.permissions import IsMember
 from alexandria.search.querying import ask
+from alexandria.search.selectors import matching_source_ids
 from alexandria.search.serializers import AskQuerySerializer, AskResultSerializer
 
 
@@ -33,5 +34,7 @@ class AskApi(APIView):
             max_age_rating=data.get("max_age_rating"),
             limit=data["limit"],
             summarise=data["summary"],
+            # An empty set (no source in that language) answers nothing.
+            source_ids=matching_source_ids(language=data.get("language", "")),
         )
         return Response(AskResultSerializer(result).data)

@@ -32,7 +32,7 @@ from alexandria.search.selectors import (
 )
 from alexandria.search.stances import CONTRA_RELATIONS, cheap_stance, combine
 from alexandria.search.summaries import Summary, summarise_answer
-from alexandria.search.vector_index import Hit, VectorIndex, where_all
+from alexandria.search.vector_index import Hit, Scope, VectorIndex
 from alexandria.textproc.fragments import fragment_text, text_fragment_url
 
 MIN_STATUSES = {
@@ -42,6 +42,9 @@ MIN_STATUSES = {
 AGE_RATINGS = (0, 6, 12, 16, 18)
 MAX_LIMIT = 20
 CANDIDATE_FACTOR = 4
+# Filters the database applies after the index (keyword, language, source) look further, up
+# to this many candidates per layer.
+MAX_CANDIDATES = 4096
 RELATED_K = 10
 RELATED_PER_ANSWER = 3
 DEFAULT_MIN_STATUS = "accepted"
@@ -143,17 +146,19 @@ class Filters:
     # Items grounded in at least one of these sources only (the public search's genre,
     # keyword, language and source filters); None: any source.
     source_ids: frozenset[int] | None = None
+    # The genre among those filters: the index searches that genre's facet (a selective
+    # filter, so a small collection) instead of every item.
+    genre: str | None = None
 
-    def where(self) -> dict | None:
-        """Chroma filters for the restrictive cases only: a metadata filter costs Chroma
-        far more than the plain nearest-neighbour search, and the database re-checks every
-        candidate anyway (the index holds only visible items, any age rating up to 18)."""
-        restrictive = []
-        if set(self.statuses) != set(VISIBLE_STATUSES):
-            restrictive.append({"status": {"$in": self.statuses}})
-        if self.max_age_rating is not None and self.max_age_rating < max(AGE_RATINGS):
-            restrictive.append({"age_rating": {"$lte": self.max_age_rating}})
-        return where_all(*restrictive)
+    def scope(self, kind: str | None = None) -> Scope:
+        """What the index may return: the statuses and age limit as partitions, the genre
+        as a facet (the database re-checks every candidate anyway)."""
+        return Scope(
+            statuses=tuple(s for s in VISIBLE_STATUSES if s in self.statuses),
+            max_age_rating=self.max_age_rating,
+            genre=self.genre or None,
+            kind=kind,
+        )
 
 
 def _ref(item: KnowledgeItem, anchors: list[Anchor]) -> ItemRef:
@@ -190,22 +195,42 @@ class _Visible:
 
 
 def _search(
-    index: VectorIndex,
-    layers: list[int],
-    vectors: np.ndarray,
-    k: int,
-    where,
-    kind: str | None = None,
+    index: VectorIndex, layers: list[int], vectors: np.ndarray, k: int, scope: Scope
 ) -> list[list[Hit]]:
-    """Nearest items over several layers, per query vector, most similar first; ``kind``
-    is filtered here from the hits' metadata (cheaper than a Chroma filter)."""
+    """Nearest items over several layers (``k`` per layer), per query vector, most similar
+    first."""
     merged: list[list[Hit]] = [[] for _ in range(len(vectors))]
     for layer in layers:
-        for position, hits in enumerate(index.query(layer, vectors, k, where)):
-            merged[position].extend(
-                h for h in hits if kind is None or h.metadata.get("kind") == kind
-            )
+        for position, hits in enumerate(index.query(layer, vectors, k, scope)):
+            merged[position].extend(hits)
     return [sorted(hits, key=lambda h: -h.similarity) for hits in merged]
+
+
+def _candidates(
+    index: VectorIndex,
+    layers: list[int],
+    query_vector: np.ndarray,
+    k: int,
+    filters: Filters,
+    kind: str | None,
+    enough: int,
+) -> tuple[list[Hit], _Visible, list[Hit]]:
+    """The index's nearest hits in scope and the database's verdict on them: the hits it
+    shows, most similar first. A source filter is applied by the database, so the search
+    looks further (4 times as far each round) until ``enough`` pass or the index has no
+    more."""
+    while True:
+        hits = _search(index, layers, query_vector, k, filters.scope(kind))[0]
+        visible = _Visible({hit.id for hit in hits}, filters)
+        shown = [hit for hit in hits if visible.get(hit.id) is not None]
+        if (
+            filters.source_ids is None
+            or len(shown) >= enough
+            or len(hits) < k
+            or k >= MAX_CANDIDATES
+        ):
+            return hits, visible, shown
+        k = min(k * 4, MAX_CANDIDATES)
 
 
 def ask(
@@ -219,6 +244,7 @@ def ask(
     index: VectorIndex | None = None,
     kind: str | None = None,
     source_ids: frozenset[int] | None = None,
+    genre: str | None = None,
     offset: int = 0,
 ) -> AskResult:
     """Answers to ``query``: hypotheses, or for a how-to question instructions first and
@@ -226,7 +252,7 @@ def ask(
     answers of that kind only; ``offset`` skips that many answers (pages of ``limit``), and
     ``has_more`` says whether another page has any."""
     index = index or VectorIndex()
-    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids)
+    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids, genre)
     limit = max(1, min(limit, MAX_LIMIT))
     offset = max(0, offset)
     how_to = is_how_to(query)
@@ -242,11 +268,17 @@ def ask(
         if how_to:
             kinds.insert(0, KnowledgeItem.Kind.INSTRUCTION)
     wanted_kind = kinds[0] if len(kinds) == 1 else None
-    # One more than the page, to tell whether another page follows; a source filter is
-    # applied after the index, so it looks further.
-    k = (offset + limit + 1) * CANDIDATE_FACTOR * (1 if source_ids is None else 5)
-    hits = _search(index, layers, query_vector, k, filters.where(), wanted_kind)[0]
-    visible = _Visible({hit.id for hit in hits}, filters)
+    # One more than the page, to tell whether another page follows.
+    wanted_answers = offset + limit + 1
+    hits, visible, _ = _candidates(
+        index,
+        layers,
+        query_vector,
+        wanted_answers * CANDIDATE_FACTOR,
+        filters,
+        wanted_kind,
+        wanted_answers * len(kinds),
+    )
     answers: list[Answer] = []
     seen: set[int] = set()
     for wanted in kinds:
@@ -287,6 +319,7 @@ def retrieve(
     min_status: str = DEFAULT_MIN_STATUS,
     max_age_rating: int | None = None,
     source_ids: frozenset[int] | None = None,
+    genre: str | None = None,
     limit: int = 10,
     offset: int = 0,
     index: VectorIndex | None = None,
@@ -294,20 +327,23 @@ def retrieve(
     """The shown items nearest to ``query``, each with its citations: the retrieval half of
     ``ask``, without arguments, related items or a summary."""
     index = index or VectorIndex()
-    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids)
+    filters = Filters(MIN_STATUSES[min_status], max_age_rating, source_ids, genre)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     indexed = index.layers()
     layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
     if not layers:
         return RetrieveResult(query=query, results=[])
-    k = (offset + limit + 1) * CANDIDATE_FACTOR * (1 if source_ids is None else 5)
-    hits = _search(index, layers, index.embedder.embed_texts([query]), k, filters.where(), kind)[0]
-    visible = _Visible({hit.id for hit in hits}, filters)
-    matches = [
-        Match(visible.ref(hit.id), round(hit.similarity, 4))
-        for hit in hits
-        if visible.get(hit.id) is not None
-    ]
+    wanted = offset + limit + 1
+    _, visible, shown = _candidates(
+        index,
+        layers,
+        index.embedder.embed_texts([query]),
+        wanted * CANDIDATE_FACTOR,
+        filters,
+        kind,
+        wanted,
+    )
+    matches = [Match(visible.ref(hit.id), round(hit.similarity, 4)) for hit in shown]
     return RetrieveResult(
         query=query,
         results=matches[offset : offset + limit],
@@ -362,7 +398,9 @@ def _add_related(
     claim_items = [item for _, item in claims]
     stored: dict[int, np.ndarray] = {}
     for layer in {item.layer for item in claim_items}:
-        stored.update(index.vectors(layer, [i.pk for i in claim_items if i.layer == layer]))
+        stored.update(
+            index.vectors(layer, [i.pk for i in claim_items if i.layer == layer], filters.scope())
+        )
     # Probes: the texts a claim's derivation says would support / contradict it.
     probe_texts, probe_owner, probe_relation = [], [], []
     for position, item in enumerate(claim_items):
@@ -379,9 +417,9 @@ def _add_related(
     for offset, position in enumerate(missing):
         vectors[position] = fresh[offset]
     probe_vectors = fresh[len(missing) :]
-    neighbour_hits = _search(index, layers, np.vstack(vectors), RELATED_K, filters.where())
+    neighbour_hits = _search(index, layers, np.vstack(vectors), RELATED_K, filters.scope())
     probe_hits = (
-        _search(index, layers, probe_vectors, RELATED_K, filters.where(), "hypothesis")
+        _search(index, layers, probe_vectors, RELATED_K, filters.scope("hypothesis"))
         if len(probe_vectors)
         else []
     )

@@ -5,15 +5,27 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from alexandria.knowledge.models import Anchor, KnowledgeItem
+from alexandria.pipeline.models import SourceProfile
 from alexandria.search.models import StanceVerdict
+from alexandria.sources.models import Source
 
 VISIBLE_STATUSES = (KnowledgeItem.Status.PENDING, KnowledgeItem.Status.ACCEPTED)
 # A source without an age rating yet counts as adults-only until it is rated.
 UNRATED_AGE = 18
 MAX_DERIVATION_DEPTH = 32
+# What a citation never needs of its source: the text and the profile's long or JSON fields
+# (decoding them was a fifth of a question's time at 100k items).
+HEAVY_SOURCE_FIELDS = (
+    "source__text",
+    "source__profile__summary",
+    "source__profile__age_reasons",
+    "source__profile__profile_parts",
+    "source__profile__reconstruction",
+    "source__profile__fidelity_details",
+)
 
 
 def visible_items() -> QuerySet[KnowledgeItem]:
@@ -78,7 +90,7 @@ def grounding_anchors(item_ids: Iterable[int]) -> dict[int, list[Anchor]]:
         anchor.pk: anchor
         for anchor in Anchor.objects.filter(pk__in=wanted)
         .select_related("source", "source__profile")
-        .defer("source__text")
+        .defer(*HEAVY_SOURCE_FIELDS)
     }
     result = {}
     for item_id, reached in lineage.items():
@@ -95,6 +107,11 @@ def source_age_rating(source) -> int:
     return UNRATED_AGE if rating is None else rating
 
 
+def source_genre(source) -> str:
+    profile = getattr(source, "profile", None)
+    return str(getattr(profile, "genre", "") or "")
+
+
 def age_ratings(anchors_by_item: dict[int, list[Anchor]]) -> dict[int, int]:
     """The highest age rating among each item's sources (unrated or unsourced: adults only)."""
     return {
@@ -104,8 +121,8 @@ def age_ratings(anchors_by_item: dict[int, list[Anchor]]) -> dict[int, int]:
 
 
 def items_grounded_in_source(source_id: int) -> set[int]:
-    """Items whose index metadata carries the source's age rating: those anchored in it and
-    every item abstracted from them, transitively."""
+    """Items whose index metadata carries the source's age rating and genre: those anchored
+    in it and every item abstracted from them, transitively."""
     item_ids = set(
         KnowledgeItem.objects.filter(anchors__source_id=source_id).values_list("pk", flat=True)
     )
@@ -140,3 +157,32 @@ def stance_verdicts(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], s
     return {
         (claim, other): relation for claim, other, relation in decided if (claim, other) in keys
     }
+
+
+def matching_source_ids(
+    *, genre: str = "", keyword: str = "", language: str = "", source: int | None = None
+) -> frozenset[int] | None:
+    """Sources that pass the source filters of /ask and the public search (None: no source
+    filter asked for). A language matches its regional forms too ("de" finds "de-AT")."""
+    if not (genre or keyword or language or source):
+        return None
+    sources = Source.objects.all()
+    if source:
+        sources = sources.filter(pk=source)
+    if genre:
+        sources = sources.filter(profile__genre__iexact=genre)
+    if language:
+        sources = sources.filter(
+            Q(language__iexact=language) | Q(language__istartswith=f"{language}-")
+        )
+    if not keyword:
+        return frozenset(sources.values_list("pk", flat=True))
+    wanted = keyword.casefold()
+    # Keywords are a JSON list, which SQLite cannot search: compared here.
+    return frozenset(
+        source_id
+        for source_id, keywords in SourceProfile.objects.filter(
+            source__in=sources.values("pk")
+        ).values_list("source_id", "keywords")
+        if any(str(k).casefold() == wanted for k in keywords or [])
+    )

@@ -14,6 +14,12 @@ class AskQuerySerializer(serializers.Serializer):
         "labelled with its status.",
     )
     max_age_rating = serializers.ChoiceField(choices=list(AGE_RATINGS), required=False)
+    language = serializers.CharField(
+        required=False,
+        max_length=16,
+        help_text="Only items grounded in sources of this language (ISO 639-1, e.g. de; "
+        "regional forms such as de-AT match too).",
+    )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=5)
     summary = serializers.BooleanField(
         required=False, default=True, help_text="Ask the server's LLM for a cited summary."

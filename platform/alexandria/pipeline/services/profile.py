@@ -137,7 +137,8 @@ def combine_ratings(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _store_description(profile: SourceProfile, job: Job, output: dict[str, Any]) -> None:
+def _store_description(profile: SourceProfile, job: Job, output: dict[str, Any]) -> bool:
+    """Store one part's description; whether the source's genre changed."""
     judged = {
         "genre": output["genre"].strip(),
         "category": output["category"].strip(),
@@ -145,11 +146,13 @@ def _store_description(profile: SourceProfile, job: Job, output: dict[str, Any])
         "summary": output["summary"].strip(),
     }
     combined = combine_descriptions(_record_part(profile, job, judged))
+    changed = profile.genre.casefold() != combined["genre"].casefold()
     profile.genre = combined["genre"]
     profile.category = combined["category"]
     profile.keywords = combined["keywords"]
     profile.summary = combined["summary"]
     profile.describe_job = job
+    return changed
 
 
 def _store_rating(profile: SourceProfile, job: Job, output: dict[str, Any]) -> bool:
@@ -175,12 +178,12 @@ def store_profile_result(job: Job, output: dict[str, Any], *, prompt_version: st
     with transaction.atomic():
         # Parts of one source are applied concurrently: one at a time reads and combines.
         profile = SourceProfile.objects.select_for_update().get(source=job.source)
-        rating_changed = False
+        indexed_changed = False
         if job.kind == describe.KIND.name:
-            _store_description(profile, job, output)
+            indexed_changed = _store_description(profile, job, output)
             profile.describe_prompt_version = prompt_version
         elif job.kind == rate_age.KIND.name:
-            rating_changed = _store_rating(profile, job, output)
+            indexed_changed = _store_rating(profile, job, output)
             profile.rate_age_prompt_version = prompt_version
         elif job.kind == reconstruct.KIND.name:
             text = output["text"].strip()
@@ -197,6 +200,6 @@ def store_profile_result(job: Job, output: dict[str, Any], *, prompt_version: st
         else:
             raise ValueError(f"{job.kind} results are not stored on the profile")
         profile.save()
-    if rating_changed:
-        # The index metadata of the source's items carries its age rating.
+    if indexed_changed:
+        # The index metadata of the source's items carries its age rating and genre.
         reindex_source_items_after_commit(job.source_id)

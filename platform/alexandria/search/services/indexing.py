@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
@@ -20,16 +22,20 @@ from alexandria.search.selectors import (
     grounding_anchors,
     is_visible,
     items_grounded_in_source,
+    source_genre,
     visible_items,
 )
-from alexandria.search.vector_index import VectorIndex
+from alexandria.search.vector_index import BulkLoader, VectorIndex, text_hash
 
 logger = logging.getLogger(__name__)
 REBUILD_BATCH = 1000
 
 
-def item_metadata(item: KnowledgeItem, age_rating: int, source_ids: list[int]) -> dict:
-    """Chroma metadata: scalars only (sources as a comma-separated string)."""
+def item_metadata(
+    item: KnowledgeItem, age_rating: int, source_ids: list[int], genres: list[str] = ()
+) -> dict:
+    """Chroma metadata: scalars only (sources and genres as comma-separated strings), and a
+    hash of the text (the text itself stays in the database)."""
     details = item.details if isinstance(item.details, dict) else {}
     return {
         "layer": item.layer,
@@ -37,7 +43,9 @@ def item_metadata(item: KnowledgeItem, age_rating: int, source_ids: list[int]) -
         "status": item.status,
         "age_rating": age_rating,
         "source_ids": ",".join(str(i) for i in source_ids),
+        "genres": ",".join(sorted({g.strip().casefold() for g in genres if g.strip()})),
         "stance": str(details.get("stance", "")),
+        "text_sha": text_hash(item.text),
     }
 
 
@@ -46,7 +54,10 @@ def _metadata_for(items: list[KnowledgeItem]) -> dict[int, dict]:
     ratings = age_ratings(anchors)
     return {
         item.pk: item_metadata(
-            item, ratings[item.pk], sorted({a.source_id for a in anchors[item.pk]})
+            item,
+            ratings[item.pk],
+            sorted({a.source_id for a in anchors[item.pk]}),
+            [source_genre(a.source) for a in anchors[item.pk]],
         )
         for item in items
     }
@@ -95,46 +106,41 @@ def index_items(item_ids: list[int], index: VectorIndex | None = None) -> IndexU
         elif item.layer in known_layers:
             invisible[item.layer].append(str(item.pk))
     for layer, ids in invisible.items():
-        present = index.collection(layer).get(ids=ids, include=[])["ids"]
-        index.delete(layer, [int(i) for i in present])
+        present = list(index.entries(layer, ids))
+        index.delete(layer, present)
         update.removed += len(present)
     for layer, layer_items in visible.items():
         metadata = _metadata_for(layer_items)
-        stored: dict[int, tuple[str, dict]] = {}
-        if layer in known_layers:
-            found = index.collection(layer).get(
-                ids=[str(item.pk) for item in layer_items], include=["documents", "metadatas"]
-            )
-            stored = {
-                int(i): (document, stored_metadata or {})
-                for i, document, stored_metadata in zip(
-                    found["ids"], found["documents"], found["metadatas"], strict=True
-                )
-            }
+        stored = (
+            index.entries(layer, [item.pk for item in layer_items], vectors=True)
+            if layer in known_layers
+            else {}
+        )
         changed, relabelled = [], []
         for item in layer_items:
             entry = stored.get(item.pk)
             if entry is None:
                 update.missing += 1
                 changed.append(item)
-            elif entry[0] != item.text:
+            elif entry.get("text_sha") != metadata[item.pk]["text_sha"]:
                 update.stale += 1
                 changed.append(item)
-            elif entry[1] != metadata[item.pk]:
+            elif {k: v for k, v in entry.items() if k != "vector"} != metadata[item.pk]:
                 update.stale += 1
                 relabelled.append(item)
         if relabelled:
-            index.collection(layer).update(
-                ids=[str(item.pk) for item in relabelled],
-                metadatas=[metadata[item.pk] for item in relabelled],
+            # Same text, same vector: a new status, age rating or genre may move the entry.
+            index.upsert(
+                layer,
+                [item.pk for item in relabelled],
+                np.vstack([stored[item.pk]["vector"] for item in relabelled]),
+                [metadata[item.pk] for item in relabelled],
             )
         if changed:
-            vectors = index.embedder.embed_texts([item.text for item in changed])
             index.upsert(
                 layer,
                 [item.pk for item in changed],
-                vectors,
-                [item.text for item in changed],
+                index.embedder.embed_texts([item.text for item in changed]),
                 [metadata[item.pk] for item in changed],
             )
         update.indexed += len(layer_items)
@@ -191,13 +197,40 @@ class RebuildReport:
 
 
 def rebuild_index(
-    index: VectorIndex | None = None, *, batch_size: int = REBUILD_BATCH
+    index: VectorIndex | None = None,
+    *,
+    batch_size: int = REBUILD_BATCH,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RebuildReport:
-    """Drop every collection and re-create them from the database's visible items."""
+    """Drop every collection and re-create them from the database's visible items;
+    ``progress(done, total)`` is called after each batch."""
     index = index or VectorIndex()
     for layer in index.layers():
         index.drop_layer(layer)
+    total = visible_items().count()
     counts: dict[int, int] = defaultdict(int)
+    with BulkLoader(index) as loader:
+        for items in _visible_in_batches(batch_size):
+            metadata = _metadata_for(items)
+            vectors = index.embedder.embed_texts([item.text for item in items])
+            by_layer: dict[int, list[int]] = defaultdict(list)
+            for position, item in enumerate(items):
+                by_layer[item.layer].append(position)
+            for layer, positions in by_layer.items():
+                loader.add(
+                    layer,
+                    [items[p].pk for p in positions],
+                    vectors[positions],
+                    [metadata[items[p].pk] for p in positions],
+                )
+                counts[layer] += len(positions)
+            if progress is not None:
+                progress(sum(counts.values()), total)
+    logger.info("rebuilt the vector index: %s", dict(counts))
+    return RebuildReport(layers=dict(sorted(counts.items())))
+
+
+def _visible_in_batches(batch_size: int) -> Iterator[list[KnowledgeItem]]:
     last_id = 0
     while True:
         items = list(
@@ -207,21 +240,6 @@ def rebuild_index(
             .only("id", "kind", "layer", "text", "status", "details", "merged_into")[:batch_size]
         )
         if not items:
-            break
+            return
         last_id = items[-1].pk
-        metadata = _metadata_for(items)
-        vectors = index.embedder.embed_texts([item.text for item in items])
-        by_layer: dict[int, list[int]] = defaultdict(list)
-        for position, item in enumerate(items):
-            by_layer[item.layer].append(position)
-        for layer, positions in by_layer.items():
-            index.upsert(
-                layer,
-                [items[p].pk for p in positions],
-                vectors[positions],
-                [items[p].text for p in positions],
-                [metadata[items[p].pk] for p in positions],
-            )
-            counts[layer] += len(positions)
-    logger.info("rebuilt the vector index: %s", dict(counts))
-    return RebuildReport(layers=dict(sorted(counts.items())))
+        yield items

@@ -23,7 +23,7 @@ from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.search.models import StanceScan, StanceVerdict
 from alexandria.search.selectors import pair_key, visible_items
-from alexandria.search.vector_index import VectorIndex
+from alexandria.search.vector_index import Scope, VectorIndex
 from jobkinds import judge_stance
 
 logger = logging.getLogger(__name__)
@@ -66,13 +66,12 @@ def _neighbours(index: VectorIndex, items: list[KnowledgeItem]) -> dict[int, lis
     stacked = np.vstack([vectors[i] for i in ids])
     found: dict[int, dict[int, float]] = {i: {} for i in ids}
     for layer in layers:
-        for item_id, hits in zip(ids, index.query(layer, stacked, k + 1), strict=True):
+        hits_per_item = index.query(
+            layer, stacked, k + 1, Scope(kind=KnowledgeItem.Kind.HYPOTHESIS)
+        )
+        for item_id, hits in zip(ids, hits_per_item, strict=True):
             for hit in hits:
-                if (
-                    hit.id != item_id
-                    and hit.similarity >= threshold
-                    and hit.metadata.get("kind") == KnowledgeItem.Kind.HYPOTHESIS
-                ):
+                if hit.id != item_id and hit.similarity >= threshold:
                     found[item_id][hit.id] = hit.similarity
     visible = set(
         visible_items()
