@@ -226,12 +226,15 @@ class AlexandriaClient:
         layer: int | None = None,
         min_status: str = "accepted",
         max_age_rating: int | None = None,
+        language: str | None = None,
     ) -> dict:
         params: dict[str, Any] = {"q": query, "min_status": min_status}
         if layer is not None:
             params["layer"] = layer
         if max_age_rating is not None:
             params["max_age_rating"] = max_age_rating
+        if language:
+            params["language"] = language
         return await self.request("GET", "ask", actor, params=params)
 
     async def create_api_key(self, actor: Actor, *, name: str = "") -> dict:

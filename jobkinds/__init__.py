@@ -21,9 +21,18 @@ from jobkinds import (
     verify_merge,
     verify_support,
 )
-from jobkinds.base import JobKind
+from jobkinds.base import CAPABLE, CONTRACTS, TINY, JobKind
 
-__all__ = ["JobKind", "UnknownKindError", "all_kinds", "get_kind", "register"]
+__all__ = [
+    "CAPABLE",
+    "CONTRACTS",
+    "TINY",
+    "JobKind",
+    "UnknownKindError",
+    "all_kinds",
+    "get_kind",
+    "register",
+]
 
 _KINDS: dict[str, JobKind] = {}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -13,6 +13,15 @@ from jsonschema import Draft202012Validator
 
 Runner = Literal["llm", "clip"]
 Messages = list[dict[str, Any]]
+
+# Output contracts: how much a node's model is held to. A node declares its model class (one
+# of these names) and each job it leases says which contract its output answers to.
+# "tiny": grammar-narrowed decoding (the kind's ``decoding_schema``) and the kind's
+# ``tiny_limits``, so a 135M model stays grounded; "capable": the full output schema with
+# bounds sized to the payload (``capable_limits``), for models that follow instructions.
+TINY = "tiny"
+CAPABLE = "capable"
+CONTRACTS = (TINY, CAPABLE)
 
 
 def payload_as_user_message(system_prompt: str, payload: dict[str, Any]) -> Messages:
@@ -43,10 +52,13 @@ class JobKind:
     ``build_messages`` turns a payload into OpenAI chat messages for ``llm`` kinds; when left
     out, the system prompt followed by the payload as JSON is used. ``clip`` kinds don't use it.
 
-    ``decoding_schema`` may give, per payload, a narrower schema for constrained decoding only
-    (enums of the payload's ids, quotes and names; tight array bounds): every output it admits
-    must also match ``output_schema``, which alone decides validity. Small models produce
-    grounded output when the grammar only lets them pick from what the payload offers.
+    ``decoding_schema`` may give, per payload, a narrower schema for constrained decoding under
+    the tiny contract only (enums of the payload's ids, quotes and names; tight array bounds):
+    every output it admits must also match ``output_schema`` and ``tiny_limits``. Small models
+    produce grounded output when the grammar only lets them pick from what the payload offers.
+
+    ``tiny_limits`` and ``capable_limits`` (the latter per payload) cap top-level arrays of
+    the output under each contract ({"facts": 6}); the node and the server both enforce them.
     """
 
     name: str
@@ -57,10 +69,19 @@ class JobKind:
     system_prompt: str = ""
     build_messages: Callable[[dict[str, Any]], Messages] | None = None
     decoding_schema: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+    tiny_limits: Mapping[str, int] = field(default_factory=dict)
+    capable_limits: Callable[[dict[str, Any]], dict[str, int]] | None = None
 
     def __post_init__(self) -> None:
         if self.runner not in ("llm", "clip"):
             raise ValueError(f"kind {self.name!r}: unknown runner {self.runner!r}")
+        arrays = {
+            name
+            for name, sub in self.output_schema.get("properties", {}).items()
+            if sub.get("type") == "array"
+        }
+        if not set(self.tiny_limits) <= arrays:
+            raise ValueError(f"kind {self.name!r}: tiny_limits name no top-level array")
         Draft202012Validator.check_schema(self.input_schema)
         Draft202012Validator.check_schema(self.output_schema)
         if self.runner == "llm" and self.build_messages is None:
@@ -86,14 +107,58 @@ class JobKind:
         """Every way ``payload`` breaks the input schema (empty when it is valid)."""
         return _errors(*self._input_validators, payload)
 
-    def schema_for_decoding(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The schema to constrain decoding with: the kind's narrower one if it has one."""
-        narrowed = self.decoding_schema(payload) if self.decoding_schema is not None else None
-        return narrowed if narrowed is not None else self.output_schema
+    def limits(self, contract: str, payload: dict[str, Any] | None = None) -> Mapping[str, int]:
+        """The most items each capped top-level array may hold under ``contract``; capable
+        limits are sized to the payload, so without one there are none beyond the schema's."""
+        if contract == TINY:
+            return self.tiny_limits
+        if contract != CAPABLE:
+            raise ValueError(f"unknown output contract {contract!r}")
+        if self.capable_limits is None or payload is None:
+            return {}
+        return self.capable_limits(payload)
+
+    def contract_schema(self, contract: str, payload: dict[str, Any] | None = None) -> dict:
+        """The output schema with the contract's limits as ``maxItems``: what the output of a
+        job under ``contract`` must match (spelt out to models that get no grammar)."""
+        limits = self.limits(contract, payload)
+        if not limits:
+            return self.output_schema
+        properties = self.output_schema["properties"]
+        return {
+            **self.output_schema,
+            "properties": {
+                **properties,
+                **{name: {**properties[name], "maxItems": most} for name, most in limits.items()},
+            },
+        }
+
+    def schema_for_decoding(self, payload: dict[str, Any], contract: str = TINY) -> dict[str, Any]:
+        """The schema to constrain decoding with: under the tiny contract the kind's narrower
+        one if it has one, else the contract's output schema for ``payload``."""
+        if contract == TINY and self.decoding_schema is not None:
+            narrowed = self.decoding_schema(payload)
+            if narrowed is not None:
+                return narrowed
+        return self.contract_schema(contract, payload)
 
     def output_errors(self, output: Any) -> list[str]:
         """Every way ``output`` breaks the output schema (empty when it is valid)."""
         return _errors(*self._output_validators, output)
+
+    def contract_errors(
+        self, output: Any, contract: str, payload: dict[str, Any] | None = None
+    ) -> list[str]:
+        """``output_errors``, then every array longer than the contract allows."""
+        errors = self.output_errors(output)
+        limits = self.limits(contract, payload)
+        if errors or not limits:  # most kinds have none: the exchange's path stays as short
+            return errors
+        return [
+            f"$.{name}: {len(output[name])} items, at most {most} under the {contract} contract"
+            for name, most in limits.items()
+            if len(output.get(name, ())) > most
+        ]
 
 
 def _validators(schema: dict[str, Any]) -> tuple[Any, Draft202012Validator]:

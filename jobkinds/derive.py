@@ -8,7 +8,7 @@ document.
 from typing import Any
 
 from jobkinds.base import JobKind, Messages
-from jobkinds.prompting import DATA_NOT_INSTRUCTIONS, data_messages
+from jobkinds.prompting import DATA_NOT_INSTRUCTIONS, SAME_LANGUAGE, data_messages
 
 VERSION = "1"
 PROMPT_VERSION = f"derive/{VERSION}"
@@ -27,8 +27,8 @@ anchor "fragment" (a short quote of the document that states it). Return one JSO
   contradict it)}}.
 - "instructions": procedures the document describes: {{"goal", "prerequisites" (list),
   "steps" (ordered list), "evidence" (anchor_ids)}}.
-Write every text in your own words; do not copy long passages. Cite only anchor_ids that
-appear in the input. Return empty lists when the facts support nothing."""
+Write every text in your own words; do not copy long passages. {SAME_LANGUAGE} Cite only
+anchor_ids that appear in the input. Return empty lists when the facts support nothing."""
 
 _EVIDENCE = {"type": "array", "minItems": 1, "maxItems": 30, "items": {"type": "integer"}}
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
@@ -173,4 +173,7 @@ KIND = JobKind(
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
     decoding_schema=decoding_schema,
+    # The capable contract keeps the output schema's bounds (50 hypotheses, 30 instructions,
+    # texts of 2,000 characters) and its supports / contradicts / prerequisites.
+    tiny_limits={"hypotheses": DECODING_MAX_HYPOTHESES, "instructions": DECODING_MAX_INSTRUCTIONS},
 )

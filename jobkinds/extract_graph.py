@@ -144,10 +144,25 @@ ENTITY_TYPES = [
 ]  # fmt: skip
 DECODING_MAX_FACTS = 6
 DECODING_MAX_ENTITIES = 8
+# The capable contract sizes its bounds to the chunk: a fact per CHARS_PER_FACT characters, an
+# entity per CHARS_PER_ENTITY, never fewer than CAPABLE_MIN_ITEMS (nor more than the schema's).
+CHARS_PER_FACT = 40
+CHARS_PER_ENTITY = 30
+CAPABLE_MIN_ITEMS = 16
 # A predicate is a short verb phrase: one to four lowercase words ("blocks", "is part of").
 PREDICATE_DECODING_PATTERN = "^[a-z]{1,15}( [a-z]{1,15}){0,3}$"
 # Other languages' predicates need their letters ("enthält", "schließt aus").
 PREDICATE_DECODING_PATTERN_ANY = "^[a-zß-öø-ÿ]{1,15}( [a-zß-öø-ÿ]{1,15}){0,3}$"
+
+
+def capable_limits(payload: dict[str, Any]) -> dict[str, int]:
+    """Generous bounds sized to the chunk (read from its offsets, so a stored payload whose
+    chunk is still a span of the source's text gives the same bounds as the leased one)."""
+    chars = payload["chunk_end"] - payload["chunk_start"]
+    return {
+        "facts": min(MAX_FACTS, max(CAPABLE_MIN_ITEMS, chars // CHARS_PER_FACT)),
+        "entities": min(MAX_ENTITIES, max(CAPABLE_MIN_ITEMS, chars // CHARS_PER_ENTITY)),
+    }
 
 
 def decoding_schema(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -238,4 +253,6 @@ KIND = JobKind(
     system_prompt=SYSTEM_PROMPT,
     build_messages=build_messages,
     decoding_schema=decoding_schema,
+    tiny_limits={"facts": DECODING_MAX_FACTS, "entities": DECODING_MAX_ENTITIES},
+    capable_limits=capable_limits,
 )

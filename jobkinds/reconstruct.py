@@ -7,7 +7,7 @@ still exists; the reconstruction is kept after the source text is purged.
 from typing import Any
 
 from jobkinds.base import JobKind, Messages
-from jobkinds.prompting import DATA_NOT_INSTRUCTIONS, data_messages
+from jobkinds.prompting import DATA_NOT_INSTRUCTIONS, SAME_LANGUAGE, data_messages
 
 VERSION = "1"
 PROMPT_VERSION = f"reconstruct/{VERSION}"
@@ -20,7 +20,7 @@ SYSTEM_PROMPT = f"""You write a faithful prose account of a document from its kn
 You receive the document title and its facts in order of appearance (subject, predicate,
 object or value). Return one JSON object with "text": continuous prose, in your own words,
 that states every fact, in order, naming each subject and object as given. Add nothing that
-the facts do not say."""
+the facts do not say. {SAME_LANGUAGE}"""
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",

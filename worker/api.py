@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from jobkinds import TINY
 from worker import __version__
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class BackendUnavailableError(BackendError):
 
 @dataclass(frozen=True)
 class Lease:
-    """One leased job, as the backend handed it out."""
+    """One leased job, as the backend handed it out. ``contract`` is the output contract the
+    result must meet (``jobkinds.CONTRACTS``; a backend that names none holds nodes to tiny)."""
 
     lease_id: str
     job_id: int
@@ -75,6 +77,7 @@ class Lease:
     payload: dict[str, Any]
     lease_seconds: int
     lease_expires_at: str
+    contract: str = TINY
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Lease:
@@ -86,6 +89,7 @@ class Lease:
             payload=data["payload"],
             lease_seconds=int(data["lease_seconds"]),
             lease_expires_at=str(data["lease_expires_at"]),
+            contract=str(data.get("contract") or TINY),
         )
 
 
@@ -261,6 +265,11 @@ class BackendClient:
             raise BackendError("the exchange's outcomes do not match the results handed in")
         leases = tuple(Lease.from_json(job) for job in reply.get("jobs", []))
         return ExchangeReply(outcomes, leases)
+
+    async def declare_model_class(self, model_class: str) -> dict[str, Any]:
+        """Store what this node's model can do with its capabilities (``jobkinds.CONTRACTS``):
+        the backend then leases it jobs under that output contract. The node as it now is."""
+        return await self._call("PATCH", "/nodes/me", {"model_class": model_class})
 
     async def report_status(self, state: str, reason: str) -> dict[str, Any]:
         """Tell the backend whether this node works, is paused (its model is unavailable) or

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from jobkinds import JobKind, UnknownKindError, all_kinds, get_kind
+from jobkinds import CAPABLE, CONTRACTS, TINY, JobKind, UnknownKindError, all_kinds, get_kind
 from worker.api import AuthRefusedError, BackendClient, BackendError
 from worker.clip import ClipRunner
 from worker.llm import LLMRunner
@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key",
         default=env("ALEXANDRIA_LLM_API_KEY", "none"),
         help="API key for the LLM server [ALEXANDRIA_LLM_API_KEY]",
+    )
+    parser.add_argument(
+        "--model-class",
+        choices=CONTRACTS,
+        default=env("ALEXANDRIA_MODEL_CLASS", TINY),
+        help="what the model can do: tiny (up to a few billion parameters: grammar-narrowed "
+        "output, a handful of facts per chunk) or capable (follows long instructions: the full "
+        "output, as many facts as a chunk holds) [ALEXANDRIA_MODEL_CLASS, default %(default)s]",
     )
     parser.add_argument(
         "--concurrency", type=int, default=4, help="jobs run at the same time (default %(default)s)"
@@ -156,6 +164,7 @@ class NodeSettings:
     llm_base_url: str
     model: str | None
     api_key: str
+    model_class: str
     kinds: list[JobKind]
     runtime: RuntimeConfig
     clip_pretrained: str | None
@@ -173,6 +182,10 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
         raise ConfigError("no node token: pass --token or set ALEXANDRIA_NODE_TOKEN")
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    if args.model_class not in CONTRACTS:  # from the environment: argparse checks the flag
+        raise ConfigError(f"--model-class must be one of {', '.join(CONTRACTS)}")
+    if args.local and args.model_class == CAPABLE:
+        raise ConfigError("--local serves SmolLM2-135M, a tiny model: drop --model-class capable")
     batch = min(args.concurrency, MAX_BATCH) if args.batch is None else args.batch
     prefetch = batch if args.prefetch is None else args.prefetch
     if prefetch < 0:
@@ -191,6 +204,7 @@ def settings_from_args(args: argparse.Namespace) -> NodeSettings:
         llm_base_url=args.llm_base_url,
         model=args.model,
         api_key=args.api_key,
+        model_class=args.model_class,
         kinds=select_kinds(args.kinds),
         runtime=RuntimeConfig(
             concurrency=args.concurrency,
@@ -244,6 +258,11 @@ async def serve(
             log.error("cannot reach the backend at %s: %s", settings.server, exc)
             return EXIT_CONFIG
         log.info("node %s (#%s) connected to %s", node.get("name"), node.get("id"), settings.server)
+        try:
+            await declare_model_class(backend, node, settings.model_class)
+        except AuthRefusedError as exc:
+            log.error("the backend refused this node's token: %s", exc)
+            return EXIT_AUTH
 
         runners: dict[str, JobRunner] = {}
         try:
@@ -293,6 +312,25 @@ async def serve(
         finally:
             for runner in runners.values():
                 await runner.aclose()
+
+
+async def declare_model_class(backend: BackendClient, node: dict, model_class: str) -> None:
+    """Store the node's model class with its capabilities where the backend has another one;
+    the jobs it leases then name the output contract their results must meet."""
+    stored = (node.get("capabilities") or {}).get("model_class", TINY)
+    if stored != model_class:
+        try:
+            await backend.declare_model_class(model_class)
+        except AuthRefusedError:
+            raise
+        except BackendError as exc:
+            log.warning(
+                "the backend did not take model class %s (%s); jobs say which contract applies",
+                model_class,
+                exc,
+            )
+            return
+    log.info("model class %s", model_class)
 
 
 async def supervise(local: LocalModelServer, runtime: NodeRuntime) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jobkinds import JobKind
+from jobkinds import TINY, JobKind
 from jobkinds.clip_score import DEFAULT_MODEL, DEFAULT_THRESHOLD
 from worker.results import JobFailedError, RunnerUnavailableError, RunResult
 
@@ -131,7 +131,8 @@ class ClipRunner:
     async def aclose(self) -> None:
         self._embedders.clear()
 
-    async def run(self, kind: JobKind, payload: dict[str, Any]) -> RunResult:
+    async def run(self, kind: JobKind, payload: dict[str, Any], contract: str = TINY) -> RunResult:
+        """Score the payload's pairs; clip kinds answer the same under either contract."""
         pairs = decode_pairs(payload)
         model_name = payload.get("model", DEFAULT_MODEL)
         threshold = payload.get("threshold", DEFAULT_THRESHOLD)

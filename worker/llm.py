@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 
-from jobkinds import JobKind
+from jobkinds import TINY, JobKind
 from worker.results import JobFailedError, RunnerUnavailableError, RunResult
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,11 @@ class InvalidOutputError(ValueError):
     """The model's reply is not a JSON object that matches the kind's output schema."""
 
 
-def parse_output(content: str, kind: JobKind) -> dict[str, Any]:
-    """The JSON object in ``content`` (bare, fenced or amid prose), checked against the schema."""
+def parse_output(
+    content: str, kind: JobKind, contract: str = TINY, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON object in ``content`` (bare, fenced or amid prose), checked against the schema
+    and the limits of the job's ``contract`` (``payload`` sizes the capable limits)."""
     candidates = [match.group(1) for match in _FENCE.finditer(content)] + [content]
     decoder = json.JSONDecoder(strict=False)  # models put raw newlines in strings
     data: Any = None
@@ -47,7 +50,7 @@ def parse_output(content: str, kind: JobKind) -> dict[str, Any]:
             continue
     if not isinstance(data, dict):
         raise InvalidOutputError("the reply contains no JSON object")
-    errors = kind.output_errors(data)
+    errors = kind.contract_errors(data, contract, payload)
     if errors:
         raise InvalidOutputError("; ".join(errors[:10]))
     return data
@@ -97,12 +100,15 @@ def decoding_schema(schema: Any) -> Any:
 
 
 def response_format(
-    mode: str, kind: JobKind, payload: dict[str, Any] | None = None
+    mode: str, kind: JobKind, payload: dict[str, Any] | None = None, contract: str = TINY
 ) -> dict[str, Any] | None:
-    """The ``response_format`` of a request in ``mode``, constrained by the kind's decoding
-    schema for ``payload`` (its output schema when it has none)."""
+    """The ``response_format`` of a request in ``mode``, constrained by the schema the job's
+    ``contract`` decodes ``payload`` with (the kind's output schema without a payload): tiny,
+    the kind's narrow decoding schema; capable, the output schema with bounds sized to it."""
     if mode in ("json_schema", "json_object_schema"):
-        full = kind.output_schema if payload is None else kind.schema_for_decoding(payload)
+        full = (
+            kind.output_schema if payload is None else kind.schema_for_decoding(payload, contract)
+        )
         schema = decoding_schema(full)
         if mode == "json_schema":
             return {
@@ -115,11 +121,13 @@ def response_format(
     return None
 
 
-def with_schema_instruction(messages: list[dict[str, Any]], kind: JobKind) -> list[dict[str, Any]]:
-    """Spell the schema out in the system message for servers that can't enforce it."""
+def with_schema_instruction(
+    messages: list[dict[str, Any]], schema: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Spell ``schema`` out in the system message for servers that can't enforce it."""
     instruction = (
         "Reply with a single JSON object and nothing else. It must match this JSON Schema:\n"
-        + json.dumps(kind.output_schema, separators=(",", ":"))
+        + json.dumps(schema, separators=(",", ":"))
     )
     messages = [dict(message) for message in messages]
     if messages and messages[0].get("role") == "system":
@@ -175,14 +183,16 @@ class LLMRunner:
     async def model(self) -> str:
         return self._model if self._model is not None else await self.check_server()
 
-    async def run(self, kind: JobKind, payload: dict[str, Any]) -> RunResult:
+    async def run(self, kind: JobKind, payload: dict[str, Any], contract: str = TINY) -> RunResult:
+        """Run one job under its output ``contract`` (``jobkinds.CONTRACTS``)."""
         assert kind.build_messages is not None
         model = await self.model()
         messages = kind.build_messages(payload)
         usage = [0, 0]
-        content = await self._complete(kind, payload, model, messages, usage)
+        job = (kind, payload, contract)
+        content = await self._complete(job, model, messages, usage)
         try:
-            output = parse_output(content, kind)
+            output = parse_output(content, kind, contract, payload)
         except InvalidOutputError as first_error:
             log.info("%s: invalid output (%s), asking for a repair", kind.name, first_error)
             repair = [
@@ -196,9 +206,9 @@ class LLMRunner:
                     ),
                 },
             ]
-            content = await self._complete(kind, payload, model, repair, usage)
+            content = await self._complete(job, model, repair, usage)
             try:
-                output = parse_output(content, kind)
+                output = parse_output(content, kind, contract, payload)
             except InvalidOutputError as second_error:
                 raise JobFailedError(
                     f"model output invalid after one repair: {second_error}"
@@ -209,20 +219,22 @@ class LLMRunner:
 
     async def _complete(
         self,
-        kind: JobKind,
-        payload: dict[str, Any],
+        job: tuple[JobKind, dict[str, Any], str],
         model: str,
         messages: list[dict[str, Any]],
         usage: list[int],
     ) -> str:
-        """One chat completion, stepping down FORMAT_MODES while the server answers 400."""
+        """One chat completion for ``job`` (kind, payload, contract), stepping down
+        FORMAT_MODES while the server answers 400."""
+        kind, payload, contract = job
         mode_index = FORMAT_MODES.index(self.format_mode)
         while True:
             mode = FORMAT_MODES[mode_index]
             request: dict[str, Any] = {"model": model, "messages": messages}
             if mode != "json_schema":
-                request["messages"] = with_schema_instruction(messages, kind)
-            fmt = response_format(mode, kind, payload)
+                schema = kind.contract_schema(contract, payload)
+                request["messages"] = with_schema_instruction(messages, schema)
+            fmt = response_format(mode, kind, payload, contract)
             if fmt is not None:
                 request["response_format"] = fmt
             try:

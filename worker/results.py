@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jobkinds import JobKind
+from jobkinds import TINY, JobKind
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,11 @@ class RunnerUnavailableError(Exception):
 
 
 class JobRunner(Protocol):
-    """Runs jobs of one runner type (``JobKind.runner``)."""
+    """Runs jobs of one runner type (``JobKind.runner``), each under the output contract its
+    lease names (``jobkinds.CONTRACTS``)."""
 
-    async def run(self, kind: JobKind, payload: dict[str, Any]) -> RunResult: ...
+    async def run(
+        self, kind: JobKind, payload: dict[str, Any], contract: str = TINY
+    ) -> RunResult: ...
 
     async def aclose(self) -> None: ...

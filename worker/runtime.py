@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobkinds import JobKind
+from jobkinds import CONTRACTS, JobKind
 from worker.api import (
     EXCHANGE_MAX_BYTES,
     EXCHANGE_MAX_RESULTS,
@@ -539,11 +539,16 @@ class NodeRuntime:
                 f"{kind.name} job is version {lease.kind_version}, this node has version "
                 f"{kind.version}: update alexandria-worker (no longer leasing {kind.name})"
             )
+        if lease.contract not in CONTRACTS:
+            raise RunnerUnavailableError(
+                f"the job asks for the {lease.contract!r} output contract, which this node does "
+                "not know: update alexandria-worker"
+            )
         errors = kind.input_errors(lease.payload)
         if errors:
             raise JobFailedError("payload does not match the input schema: " + "; ".join(errors))
         try:
-            result = await self.runners[kind.runner].run(kind, lease.payload)
+            result = await self.runners[kind.runner].run(kind, lease.payload, lease.contract)
         except RunnerUnavailableError as exc:
             # Paused before the slot frees, so no job waiting for it tries the model too.
             self.pause(kind.runner, str(exc))
@@ -551,7 +556,7 @@ class NodeRuntime:
         self._healthy_at[kind.runner] = time.monotonic()
         self._trips.pop(kind.runner, None)
         self._resume(kind.runner)  # a job that ran through proves the model answers
-        errors = kind.output_errors(result.output)
+        errors = kind.contract_errors(result.output, lease.contract, lease.payload)
         if errors:
             raise JobFailedError("output does not match the output schema: " + "; ".join(errors))
         return result

@@ -198,6 +198,7 @@ class AskCog(commands.Cog):
         query="Your question or keywords",
         layer="Abstraction layer (1 = closest to the sources)",
         include_pending="Also show statements still awaiting review (labelled as such)",
+        language="Only sources in this language (ISO 639-1 code, e.g. de, en, fr)",
     )
     async def ask(
         self,
@@ -205,8 +206,10 @@ class AskCog(commands.Cog):
         query: app_commands.Range[str, 1, 300],
         layer: app_commands.Range[int, 1, 10] | None = None,
         include_pending: bool = False,
+        language: app_commands.Range[str, 2, 16] | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)
+        language = language.strip().casefold() if language else None
         try:
             answer = await self.api.ask(
                 Actor.of(interaction.user),
@@ -214,14 +217,16 @@ class AskCog(commands.Cog):
                 layer=layer,
                 min_status="pending" if include_pending else "accepted",
                 max_age_rating=channel_max_age(interaction.channel),
+                language=language,
             )
         except AlexandriaError as exc:
             await replies.send_error(interaction, exc, public_deferral=True)
             return
         results = answer.get("results", [])
         if not results:
+            within = f" in sources of language “{language}”" if language else ""
             await interaction.followup.send(
-                limits.message(f"Alexandria has no grounded answer for “{query}” yet."),
+                limits.message(f"Alexandria has no grounded answer for “{query}”{within} yet."),
                 allowed_mentions=NO_MENTIONS,
             )
             return

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alexandria.demo import add_demo
+from alexandria.evaluation.fidelity import add_eval
 
 AGE_RATINGS = (0, 6, 12, 16, 18)
 
@@ -378,6 +379,7 @@ COMMANDS: list[Callable[[Any], None]] = [
     add_stance_decide,
     add_merge_decide,
     add_release,
+    add_eval,
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from alexandria.search.stances import cheap_stance
 from jobkinds import (
+    TINY,
     derive,
     describe,
     extract_graph,
@@ -242,13 +243,16 @@ def judge_support(claim: str, passages: list[str]) -> dict[str, str]:
     return {"verdict": "supports", "reason": "The passages state the claim."}
 
 
-def run_with_llm(base_url: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """What a node's LLM runner makes of a payload (JSON-schema checked, one repair)."""
+def run_with_llm(
+    base_url: str, kind: str, payload: dict[str, Any], contract: str = TINY
+) -> dict[str, Any]:
+    """What a node's LLM runner makes of a payload under the output ``contract`` its lease
+    names (JSON-schema checked, one repair)."""
 
     async def run() -> dict[str, Any]:
         runner = LLMRunner(base_url, model="fake-model", max_retries=0)
         try:
-            return (await runner.run(get_kind(kind), payload)).output
+            return (await runner.run(get_kind(kind), payload, contract)).output
         finally:
             await runner.aclose()
 

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from alexandria.jobs.models import JobResult
+from alexandria.jobs.services.nodes import declare_model_class
 from alexandria.knowledge.models import Anchor, Fact
 from alexandria.pipeline.services.graph import store_anchors
 from alexandria.sources.models import Source
 from alexandria.textproc.fragments import quoted_ranges
 from alexandria.textproc.shingles import words
-from jobkinds import get_kind
+from jobkinds import CAPABLE, get_kind
 from tests.pipeline.documents import attribute
 from tests.pipeline.driving import drain, submit_document
 from tests.pipeline.scripted import ScriptedFact, ScriptedModel
@@ -65,6 +66,7 @@ def produce(model: ScriptedModel):
 
 
 def test_many_overlapping_anchors_keep_offsets_hashes_and_the_limits(member, node):
+    declare_model_class(node, CAPABLE)  # more than a tiny model's handful per job
     source = submit_document(TEXT, "Counting machines", member)
     assert source.chunks.count() >= 4
     model = ScriptedModel(

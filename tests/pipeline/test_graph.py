@@ -3,10 +3,11 @@
 import pytest
 
 from alexandria.jobs.models import Job, JobEvent, JobResult
+from alexandria.jobs.services.nodes import declare_model_class
 from alexandria.knowledge.models import Anchor, Entity, Fact
 from alexandria.pipeline.models import RejectedItem
 from alexandria.sources.models import Source
-from jobkinds import extract_graph
+from jobkinds import CAPABLE, extract_graph
 from tests.pipeline.documents import (
     CURIE,
     CURIE_TITLE,
@@ -77,6 +78,7 @@ MIXED_OUTPUT = {
 
 
 def test_mixed_result_keeps_grounded_facts_at_exact_offsets(member, node):
+    declare_model_class(node, CAPABLE)  # more than a tiny model's handful per job
     source = submit_document(CURIE, CURIE_TITLE, member)
     assert source.text == CURIE
     job = graph_job(source, "born in Warsaw")

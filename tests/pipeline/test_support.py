@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 
 from alexandria.jobs.models import Job
+from alexandria.jobs.services.nodes import declare_model_class
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.pipeline.models import RejectedItem
 from alexandria.pipeline.services.support import supporting_anchors
 from alexandria.search.selectors import visible_items
 from alexandria.sources.models import Source
+from jobkinds import CAPABLE
 from tests.pipeline.driving import drain, submit_document
 from tests.pipeline.scripted import ScriptedFact, ScriptedModel
 from tests.pipeline.test_stages import scripted
@@ -68,6 +70,7 @@ def test_the_prefilter_keeps_every_supporting_anchor_and_drops_most_misfits(sett
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_failures_are_rejected_and_claims_wait_for_their_verdict(member, node):
+    declare_model_class(node, CAPABLE)  # more than a tiny model's handful per job
     model = ScriptedModel(
         facts=SLEEP_GRAPH,
         derive_curie=False,

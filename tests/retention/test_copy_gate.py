@@ -8,13 +8,14 @@ import json
 import pytest
 
 from alexandria.jobs.models import Job, JobResult, WorkerNode
+from alexandria.jobs.services.nodes import declare_model_class
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
 from alexandria.layers.services.abstraction import check_composition
 from alexandria.pipeline.handlers import ProfileHandler
 from alexandria.sources.fingerprints import copied_runs
 from alexandria.sources.models import Source
 from alexandria.sources.services import purge_texts
-from jobkinds import get_kind
+from jobkinds import CAPABLE, get_kind
 from tests.pipeline.documents import CURIE, CURIE_GRAPH, CURIE_TITLE
 from tests.pipeline.driving import drain, run_job, submit_document
 from tests.pipeline.scripted import ScriptedModel
@@ -122,6 +123,7 @@ def scripted(model: ScriptedModel):
 
 
 def test_a_chunk_copied_into_a_hypothesis_is_rejected(member, node):
+    declare_model_class(node, CAPABLE)  # the scripted graph holds more than a tiny model's
     source = submit_document(CURIE, CURIE_TITLE, member)
     chunk = first_chunk(source)
     drain(node, scripted(ScriptedModel(facts=CURIE_GRAPH)), kinds=["extract_graph"])

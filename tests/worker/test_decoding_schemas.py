@@ -152,13 +152,19 @@ def test_extract_graph_offers_only_the_payloads_quotes_and_names():
     assert "thing" in entity["properties"]["type"]["enum"]
 
 
-def test_extract_graph_without_candidates_decodes_with_the_output_schema():
+def test_extract_graph_without_candidates_decodes_with_the_tiny_limited_output_schema():
     payload = {
         key: value for key, value in GRAPH_PAYLOAD.items() if not key.endswith("_candidates")
     }
     assert extract_graph.KIND.input_errors(payload) == []
     assert extract_graph.KIND.decoding_schema(payload) is None
-    assert extract_graph.KIND.schema_for_decoding(payload) is extract_graph.OUTPUT_SCHEMA
+    schema = extract_graph.KIND.schema_for_decoding(payload)
+    assert schema == extract_graph.KIND.contract_schema("tiny")
+    assert schema["properties"]["facts"]["maxItems"] == extract_graph.DECODING_MAX_FACTS
+    assert (
+        schema["properties"]["facts"]["items"]
+        == extract_graph.OUTPUT_SCHEMA["properties"]["facts"]["items"]
+    )
 
 
 def test_derive_evidence_is_an_enum_of_the_payloads_anchor_ids():

@@ -75,7 +75,7 @@ class GatedRunner:
         for text in texts:
             self.gates[text].set()
 
-    async def run(self, kind, payload):
+    async def run(self, kind, payload, contract):
         await self.gates[payload["text"]].wait()
         output = {"summary": self.summary, "words": 1}
         return RunResult(output, model="gated", prompt_tokens=2, completion_tokens=3)

@@ -273,19 +273,90 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
-def _run_demo(args: argparse.Namespace, texts: list[Path]) -> int:
-    var_dir = Path(args.var_dir).resolve()
+def start_embedded_api(var_dir: Path, bot_token: str) -> tuple[str, Any]:
+    """A fresh embedded platform under ``var_dir`` (wiped first), migrated, its API served from
+    a thread of this process: the API's base URL and its server (shut it down when done)."""
     shutil.rmtree(var_dir, ignore_errors=True)
     var_dir.mkdir(parents=True)
-    bot_token = secrets.token_urlsafe(24)
     _prepare_environment(var_dir, bot_token)
 
     import django
-    import httpx
 
     django.setup()
     from django.core.management import call_command
 
+    _say(f"embedded defaults: SQLite, Chroma and logs under {var_dir}; Celery runs eagerly")
+    call_command("migrate", verbosity=0)
+    api_url, server = _serve_api()
+    _say(f"API listening on {api_url}/api/v1/ (schema: {api_url}/api/v1/docs)")
+    return api_url, server
+
+
+def member_client(api_url: str, bot_token: str):
+    """An HTTP client acting as the demo's member through the bot's service token."""
+    import httpx
+
+    headers = {
+        "Authorization": f"Bot {bot_token}",
+        "X-Discord-User": DEMO_MEMBER,
+        "X-Discord-Name": "demo member",
+    }
+    return httpx.Client(base_url=api_url, headers=headers, timeout=300)
+
+
+def run_node_until_idle(args: argparse.Namespace, client, api_url: str, log_path: Path) -> None:
+    """Register the organiser's node, run it until nothing is outstanding across two rounds of
+    scheduled tasks (or ``args.timeout``), playing beat meanwhile, then stop it.
+
+    ``args`` carries the node's options (``llm_base_url``, ``model``, ``api_key``,
+    ``concurrency``) and ``timeout``, ``stall_after``."""
+    token = _register_node(client)
+    worker = _start_worker(args, api_url, token, log_path)
+    try:
+        deadline = time.monotonic() + args.timeout
+        last_line, last_schedule, quiet_ticks = "", 0.0, 0
+        done, progressed_at = 0, time.monotonic()
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                meaning = WORKER_EXITS.get(worker.returncode, "see its log")
+                raise SystemExit(
+                    f"the node stopped (exit status {worker.returncode}): {meaning}\n"
+                    f"{node_report(DEMO_NODE, log_path)}\nlog: {log_path}"
+                )
+            if (finished := _jobs_done()) > done:
+                done, progressed_at = finished, time.monotonic()
+            elif time.monotonic() - progressed_at > args.stall_after:
+                _say(
+                    f"no job finished in {args.stall_after:.0f} s; "
+                    f"{node_report(DEMO_NODE, log_path)}\n  (log: {log_path})"
+                )
+                progressed_at = time.monotonic()
+            if time.monotonic() - last_schedule > SCHEDULE_EVERY_S:
+                _run_scheduled_tasks()
+                last_schedule = time.monotonic()
+            line, unfinished = _progress()
+            if line != last_line:
+                _say(line)
+                last_line = line
+            quiet_ticks = 0 if unfinished else quiet_ticks + 1
+            # Done once nothing is outstanding across two rounds of scheduled tasks.
+            if quiet_ticks * PROGRESS_EVERY_S > 2 * SCHEDULE_EVERY_S:
+                return
+            time.sleep(PROGRESS_EVERY_S)
+        _say(f"stopped waiting after {args.timeout:.0f} s; answering with what is stored")
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _run_demo(args: argparse.Namespace, texts: list[Path]) -> int:
+    var_dir = Path(args.var_dir).resolve()
+    bot_token = secrets.token_urlsafe(24)
+    api_url, server = start_embedded_api(var_dir, bot_token)
     # After django.setup(): these import models.
     from alexandria.cli import format_answer
     from alexandria.releases.selectors import Slice
@@ -293,54 +364,10 @@ def _run_demo(args: argparse.Namespace, texts: list[Path]) -> int:
     from alexandria.retention.audit import audit_retention
     from alexandria.sources.models import Source
 
-    _say(f"embedded defaults: SQLite, Chroma and logs under {var_dir}; Celery runs eagerly")
-    call_command("migrate", verbosity=0)
-    api_url, server = _serve_api()
-    _say(f"API listening on {api_url}/api/v1/ (schema: {api_url}/api/v1/docs)")
-    headers = {
-        "Authorization": f"Bot {bot_token}",
-        "X-Discord-User": DEMO_MEMBER,
-        "X-Discord-Name": "demo member",
-    }
-    worker = None
     try:
-        with httpx.Client(base_url=api_url, headers=headers, timeout=300) as client:
+        with member_client(api_url, bot_token) as client:
             originals = _submit_samples(client, texts, own=args.texts is not None)
-            token = _register_node(client)
-            log_path = var_dir / "worker.log"
-            worker = _start_worker(args, api_url, token, log_path)
-            deadline = time.monotonic() + args.timeout
-            last_line, last_schedule, quiet_ticks = "", 0.0, 0
-            done, progressed_at = 0, time.monotonic()
-            while time.monotonic() < deadline:
-                if worker.poll() is not None:
-                    meaning = WORKER_EXITS.get(worker.returncode, "see its log")
-                    raise SystemExit(
-                        f"the node stopped (exit status {worker.returncode}): {meaning}\n"
-                        f"{node_report(DEMO_NODE, log_path)}\nlog: {log_path}"
-                    )
-                if (finished := _jobs_done()) > done:
-                    done, progressed_at = finished, time.monotonic()
-                elif time.monotonic() - progressed_at > args.stall_after:
-                    _say(
-                        f"no job finished in {args.stall_after:.0f} s; "
-                        f"{node_report(DEMO_NODE, log_path)}\n  (log: {log_path})"
-                    )
-                    progressed_at = time.monotonic()
-                if time.monotonic() - last_schedule > SCHEDULE_EVERY_S:
-                    _run_scheduled_tasks()
-                    last_schedule = time.monotonic()
-                line, unfinished = _progress()
-                if line != last_line:
-                    _say(line)
-                    last_line = line
-                quiet_ticks = 0 if unfinished else quiet_ticks + 1
-                # Done once nothing is outstanding across two rounds of scheduled tasks.
-                if quiet_ticks * PROGRESS_EVERY_S > 2 * SCHEDULE_EVERY_S:
-                    break
-                time.sleep(PROGRESS_EVERY_S)
-            else:
-                _say(f"stopped waiting after {args.timeout:.0f} s; answering with what is stored")
+            run_node_until_idle(args, client, api_url, var_dir / "worker.log")
             purged = Source.objects.filter(text_purged_at__isnull=False).count()
             _say(f"{purged} of {len(originals)} source texts purged after analysis")
             response = client.get(
@@ -349,12 +376,6 @@ def _run_demo(args: argparse.Namespace, texts: list[Path]) -> int:
             response.raise_for_status()
             answer = response.json()
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
         server.shutdown()
     print()
     print(format_answer(answer))

@@ -30,6 +30,7 @@ from alexandria.jobs.serializers import (
     LeaseRequestSerializer,
     LeaseResponseSerializer,
     MemberNodeSerializer,
+    ModelClassSerializer,
     NodeSerializer,
     NodeStatusSerializer,
     RegisteredNodeSerializer,
@@ -40,7 +41,13 @@ from alexandria.jobs.serializers import (
 )
 from alexandria.jobs.services.held_leases import fail_lease, heartbeat
 from alexandria.jobs.services.leasing import GrantedLease, lease_jobs
-from alexandria.jobs.services.nodes import register_node, report_node_status, revoke_node
+from alexandria.jobs.services.nodes import (
+    declare_model_class,
+    node_contract,
+    register_node,
+    report_node_status,
+    revoke_node,
+)
 from alexandria.jobs.services.submission import Submission, SubmitOutcome, exchange, submit_result
 from alexandria.jobs.throttles import NodeThrottle
 
@@ -145,6 +152,14 @@ class NodeMeApi(NodeProtocolApi):
     def get(self, request):
         return Response(NodeSerializer(selectors.node_info(request.auth)).data)
 
+    @extend_schema(request=ModelClassSerializer, responses=NodeSerializer)
+    def patch(self, request):
+        """Declare the node's model class (stored with its capabilities)."""
+        serializer = ModelClassSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        node = declare_model_class(request.auth, serializer.validated_data["model_class"])
+        return Response(NodeSerializer(selectors.node_info(node)).data)
+
 
 class NodeStatusApi(NodeProtocolApi):
     """The node says whether it works, is paused (its model is unavailable) or stopped, and
@@ -170,10 +185,11 @@ class LeaseJobsApi(NodeProtocolApi):
             max_jobs=serializer.validated_data["max_jobs"],
             kinds=serializer.validated_data.get("kinds"),
         )
-        return Response({"jobs": [_leased_job(grant) for grant in granted]})
+        contract = node_contract(request.auth)
+        return Response({"jobs": [_leased_job(grant, contract) for grant in granted]})
 
 
-def _leased_job(grant: GrantedLease) -> dict:
+def _leased_job(grant: GrantedLease, contract: str) -> dict:
     """A LeasedJobSerializer body, built directly: this is the hottest response there is."""
     return {
         "lease_id": str(grant.lease_id),
@@ -181,6 +197,7 @@ def _leased_job(grant: GrantedLease) -> dict:
         "kind": grant.kind,
         "kind_version": grant.kind_version,
         "payload": grant.payload,
+        "contract": contract,
         "lease_expires_at": _iso_datetime(grant.expires_at),
         "lease_seconds": grant.seconds,
     }
@@ -286,9 +303,10 @@ def exchange_body(node, data) -> dict:
         max_jobs=parsed["max_jobs"],
         kinds=parsed.get("kinds"),
     )
+    contract = node_contract(node)
     return {
         "results": [_outcome_body(outcome) for outcome in outcomes],
-        "jobs": [_leased_job(grant) for grant in granted],
+        "jobs": [_leased_job(grant, contract) for grant in granted],
     }
 
 

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from alexandria.core.fields import TextField, VisibleTextField
 from alexandria.core.parsers import has_lone_surrogate
 from alexandria.jobs.models import CreditEntry, WorkerNode
+from jobkinds import CONTRACTS, TINY
 
 MAX_LEASE_BATCH = 64
 
@@ -16,6 +17,19 @@ class CapabilitiesSerializer(serializers.Serializer):
     )
     max_context_tokens = serializers.IntegerField(min_value=0, required=False, default=0)
     gpu = TextField(max_length=200, required=False, allow_blank=True, default="")
+    model_class = serializers.ChoiceField(
+        choices=CONTRACTS,
+        default=TINY,
+        help_text="What the node's model can do: tiny models decode through narrow grammars "
+        "(a handful of facts per chunk); capable ones get the full output schema. Each leased "
+        "job names the output contract that follows from it.",
+    )
+
+
+class ModelClassSerializer(serializers.Serializer):
+    model_class = serializers.ChoiceField(
+        choices=CONTRACTS, help_text="The node's model class now (alexandria-worker --model-class)."
+    )
 
 
 class RegisterNodeSerializer(serializers.Serializer):
@@ -81,6 +95,11 @@ class LeasedJobSerializer(serializers.Serializer):
     kind = serializers.CharField()
     kind_version = serializers.CharField()
     payload = serializers.JSONField()
+    # Not a second enum of the model classes: the OpenAPI schema names one enum once.
+    contract = serializers.CharField(
+        help_text="The output contract the result must meet, the node's model_class: tiny "
+        "(the kind's tiny limits) or capable (the output schema, bounds sized to the payload).",
+    )
     lease_expires_at = serializers.DateTimeField()
     lease_seconds = serializers.IntegerField()
 

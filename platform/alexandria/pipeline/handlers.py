@@ -29,6 +29,7 @@ from alexandria.pipeline.services.planning import enqueue_advance
 from alexandria.pipeline.services.source_texts import SourceTextGone
 from alexandria.sources.models import Source
 from jobkinds import (
+    CAPABLE,
     derive,
     describe,
     extract_graph,
@@ -98,6 +99,11 @@ class ExtractGraphHandler(_PipelineHandler):
     kind = extract_graph.KIND.name
 
     def check(self, job: Job, output: dict[str, Any]) -> ValidationReport:
+        # The capable contract's bounds, sized to the chunk, hold any node's result: the tiny
+        # contract's are smaller, and submission enforced them for tiny nodes already.
+        too_many = extract_graph.KIND.contract_errors(output, CAPABLE, job.payload)
+        if too_many:
+            return ValidationReport(reasons=too_many)
         checked = gating.check_graph_output(job, output)
         return ValidationReport(
             reasons=checked.reasons,

@@ -23,6 +23,7 @@ from alexandria.search.selectors import (
     age_ratings,
     grounding_anchors,
     is_visible,
+    matching_source_ids,
     source_age_rating,
     visible_items,
 )
@@ -31,32 +32,6 @@ from alexandria.sources.models import Source
 DEFAULT_MAX_AGE_RATING = 12
 SOURCE_ITEMS_SHOWN = 200
 BROWSE_SOURCES_SHOWN = 200
-
-
-def matching_source_ids(
-    *, genre: str = "", keyword: str = "", language: str = "", source: int | None = None
-) -> frozenset[int] | None:
-    """Sources that pass the source filters (None: no source filter asked for)."""
-    if not (genre or keyword or language or source):
-        return None
-    sources = Source.objects.all()
-    if source:
-        sources = sources.filter(pk=source)
-    if genre:
-        sources = sources.filter(profile__genre__iexact=genre)
-    if language:
-        sources = sources.filter(language__iexact=language)
-    if not keyword:
-        return frozenset(sources.values_list("pk", flat=True))
-    wanted = keyword.casefold()
-    # Keywords are a JSON list, which SQLite cannot search: compared here.
-    return frozenset(
-        source_id
-        for source_id, keywords in SourceProfile.objects.filter(
-            source__in=sources.values("pk")
-        ).values_list("source_id", "keywords")
-        if any(str(k).casefold() == wanted for k in keywords or [])
-    )
 
 
 def _public_sources():

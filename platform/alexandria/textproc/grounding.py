@@ -9,6 +9,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from alexandria.textproc.item_quality_lexicon import DE_FUNCTION
+
 __all__ = ["content_words", "entity_grounded", "ungrounded_words"]
 
 _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
@@ -65,29 +67,45 @@ _FUNCTION_WORDS = frozenset(
     there their they he she his her him we our you your i me my one ones than then so such
     also very""".split()  # noqa: SIM905
 )
+# German ones, for German sources only: some are English content words ("die", "war").
+_GERMAN_FUNCTION_WORDS = frozenset(_stem(word) for word in DE_FUNCTION)
 # A word counts as found when a nearby word shares its stem or this many first letters
-# ("discovered" and "discovery"); shorter words must match whole.
+# ("discovered" and "discovery"); shorter words must match whole. In German also when a
+# nearby word contains it: compounds and separable verbs ("setzt um" and "umgesetzt").
 _SHARED_PREFIX = 5
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, *, language: str = "en") -> list[str]:
     """The stems of ``text``'s words that carry content (numbers included)."""
-    return [stem for stem in _stems(text) if stem not in _FUNCTION_WORDS]
+    function_words = _FUNCTION_WORDS | (_GERMAN_FUNCTION_WORDS if language == "de" else set())
+    return [stem for stem in _stems(text) if stem not in function_words]
 
 
 def ungrounded_words(
-    phrase: str, source: str, anchor_start: int, anchor_end: int, window: int
+    phrase: str,
+    source: str,
+    anchor_start: int,
+    anchor_end: int,
+    window: int,
+    *,
+    language: str = "en",
 ) -> list[str]:
     """The content words of ``phrase`` that occur nowhere within ``window`` characters of the
-    anchor (none for a phrase of function words only, such as "is" or "has")."""
-    wanted = content_words(phrase)
+    anchor (none for a phrase of function words only, such as "is" or "has"); ``language`` is
+    the source's ISO 639-1 code."""
+    wanted = content_words(phrase, language=language)
     if not wanted:
         return []
     nearby = set(_stems(source[max(0, anchor_start - window) : anchor_end + window]))
     prefixes = {word[:_SHARED_PREFIX] for word in nearby if len(word) >= _SHARED_PREFIX}
-    return [
-        word
-        for word in wanted
-        if word not in nearby
-        and not (len(word) >= _SHARED_PREFIX and word[:_SHARED_PREFIX] in prefixes)
-    ]
+
+    def found(word: str) -> bool:
+        if word in nearby or (len(word) >= _SHARED_PREFIX and word[:_SHARED_PREFIX] in prefixes):
+            return True
+        return (
+            language == "de"
+            and len(word) >= _SHARED_PREFIX
+            and any(word in other for other in nearby)
+        )
+
+    return [word for word in wanted if not found(word)]

@@ -2,7 +2,8 @@
 
 
 def _set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+    # Casefolded as the words looked up in them are ("ließ" is looked up as "liess").
+    return frozenset(words.casefold().split())
 
 
 EN_FUNCTION = _set("""

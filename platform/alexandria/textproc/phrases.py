@@ -64,8 +64,8 @@ _PARTICLES = frozenset({
     "up", "down", "out", "off", "away"
 })  # fmt: skip
 # Sentence adverbs and pronouns German capitalises at a sentence's start, beyond the function
-# words of ``item_quality_lexicon``.
-_DE_NOT_NAMES = frozenset({
+# words of ``item_quality_lexicon``; casefolded as the words looked up ("Schließlich").
+_DE_NOT_NAMES = frozenset(word.casefold() for word in {
     "heute", "gestern", "morgen", "dann", "danach", "damals", "jetzt", "deshalb", "daher",
     "darum", "jedoch", "außerdem", "zudem", "trotzdem", "dennoch", "sofern", "falls", "also",
     "so", "nun", "zuerst", "schließlich", "zunächst", "inzwischen", "etwa", "rund", "ca",
@@ -76,6 +76,12 @@ _DE_NOT_NAMES = frozenset({
     "deren", "kann", "könnte", "können", "könnten", "mag", "möchte", "sei", "seien", "wäre",
     "wären", "würde", "würden", "hätte", "hätten", "ein", "eins", "zwei", "drei", "vier", "fünf"
 })  # fmt: skip
+# A provision of a statute is one name: "§ 44b UrhG", "§§ 44b und 60d UrhG", "Art. 3 DSGVO"
+# (the statute's abbreviation starts and ends with a capital).
+_LEGAL_REFERENCE = re.compile(
+    r"(?:§§?|Art\.)\s?\d+[a-z]?(?:(?:,|\sund|\sbis)\s\d+[a-z]?)*"
+    r"(?:\s(?:Abs\.|Nr\.|Satz|S\.)\s\d+[a-z]?)*\s[A-ZÄÖÜ][\wäöüß]*[A-Z]\b"
+)
 # Inflected adjectives and participles before a noun ("künstliche", "erneuerbaren").
 _GERMAN_ADJECTIVE = re.compile(r"(?:e|en|er|es|em)$")
 _WORD = re.compile(r"[^\W_](?:[\w'\u2019-]*\w)?")
@@ -189,10 +195,12 @@ def _phrases(text: str, start: int, end: int) -> list[str]:
 def _german_phrases(text: str, start: int, end: int) -> list[str]:
     """German noun phrases of one sentence: runs of capitalised words that are no function
     words ("Max-Planck-Institut", "Marie Curie", "UrhG"), with the inflected adjectives right
-    before them ("künstliche Intelligenz"), plus each longer run's last noun."""
+    before them ("künstliche Intelligenz"), plus each longer run's last noun; a reference to
+    a statute's provision is one phrase ("§ 44b UrhG")."""
     words = list(_WORD.finditer(text, start, end))
     phrases: list[str] = []
     run: list[re.Match[str]] = []
+    references = list(_LEGAL_REFERENCE.finditer(text, start, end))
 
     def close_run() -> None:
         while run and not run[-1].group()[0].isupper():
@@ -205,6 +213,12 @@ def _german_phrases(text: str, start: int, end: int) -> list[str]:
 
     for position, word in enumerate(words):
         token = word.group()
+        reference = next((r for r in references if r.start() <= word.start() < r.end()), None)
+        if reference is not None:
+            close_run()
+            if word.end() == reference.end():  # the statute's abbreviation ends it
+                phrases.extend((reference.group(), token))
+            continue
         if run and text[run[-1].end() : word.start()] != " ":
             close_run()
         following = words[position + 1].group() if position + 1 < len(words) else ""

@@ -14,6 +14,7 @@ from alexandria.jobs.models import Job, JobEvent, Lease, WorkerNode
 from alexandria.jobs.services import churn
 from alexandria.jobs.services.leasing import lease_seconds
 from alexandria.jobs.services.lifecycle import dead_letter_jobs, end_leases, lock_jobs, requeue_jobs
+from alexandria.sources.fingerprints import copied_runs
 
 
 def _node_lease(node: WorkerNode, lease_id) -> Lease:
@@ -67,6 +68,18 @@ def heartbeat(node: WorkerNode, lease_id) -> Heartbeat:
     return Heartbeat(lease.pk, expires_at, cancelled=False)
 
 
+WITHHELD = "the node's message repeated the source text and was withheld (copyright gate)"
+
+
+def node_message(job: Job, error: str) -> str:
+    """A node's own words about a failure, as stored: never a run of the job's source text,
+    which a node (or an exception quoting the payload) would otherwise carry past the purge
+    into the event log."""
+    if job.source_id and copied_runs([error], [job.source_id]):
+        return WITHHELD
+    return error
+
+
 @dataclass(frozen=True)
 class FailOutcome:
     job_status: str
@@ -84,6 +97,7 @@ def fail_lease(node: WorkerNode, lease_id, *, error: str, release: bool) -> Fail
         if lease.state != Lease.State.ACTIVE:
             raise LeaseConflict(LEASE_ENDED[lease.state])
         end_leases([job], Lease.State.RELEASED if release else Lease.State.FAILED, now)
+        error = node_message(job, error)
         if release:
             JobEvent.objects.create(job=job, node=node, kind=JobEvent.Kind.RELEASED, message=error)
             requeue_jobs([job], now)

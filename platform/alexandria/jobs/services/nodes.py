@@ -12,7 +12,7 @@ from alexandria.jobs.errors import InvalidInput
 from alexandria.jobs.models import Job, JobEvent, Lease, WorkerNode
 from alexandria.jobs.services.lifecycle import end_leases, requeue_jobs
 from alexandria.jobs.tokens import hash_node_token, new_node_token
-from jobkinds import UnknownKindError, get_kind
+from jobkinds import TINY, UnknownKindError, get_kind
 
 TOKEN_PREFIX_CHARS = 12
 
@@ -52,6 +52,21 @@ def register_node(owner: Contributor, *, name: str, capabilities: dict) -> Regis
             {"name": ["already used by another of your nodes"]},
         ) from exc
     return RegisteredNode(node=node, token=token)
+
+
+def node_contract(node: WorkerNode) -> str:
+    """The output contract of the jobs ``node`` leases and the results it hands in: its model
+    class (``jobkinds.CONTRACTS``); nodes registered before model classes are tiny."""
+    return node.capabilities.get("model_class", TINY)
+
+
+def declare_model_class(node: WorkerNode, model_class: str) -> WorkerNode:
+    """Store the model class the node says it runs now (a node declares it as it starts,
+    before it leases): the jobs it leases name that contract, and the results it hands in are
+    held to it."""
+    node.capabilities = {**node.capabilities, "model_class": model_class}
+    WorkerNode.objects.filter(pk=node.pk).update(capabilities=node.capabilities)
+    return node
 
 
 def revoke_node(node: WorkerNode) -> WorkerNode:

@@ -27,6 +27,7 @@ from alexandria.jobs.services import churn, leasing
 from alexandria.jobs.services.held_leases import LEASE_ENDED
 from alexandria.jobs.services.leasing import GrantedLease
 from alexandria.jobs.services.lifecycle import canonical_json
+from alexandria.jobs.services.nodes import node_contract
 from jobkinds import get_kind
 
 
@@ -159,11 +160,13 @@ def _judge_submissions(
     node: WorkerNode, checked: list, now: datetime
 ) -> tuple[dict[uuid.UUID, SubmitOutcome], list[tuple]]:
     """Lock the jobs behind the submissions' leases and judge each submission: refusals
-    and repeats as outcomes, the outputs to store as (lease row, submission, sha256). Invalid
+    and repeats as outcomes, the outputs to store as (lease row, submission, sha256). Outputs
+    are held to the node's output contract (``nodes.node_contract``). Invalid
     outputs and implausible speed are recorded on the node here, in the caller's
     transaction."""
     outcomes = {}
     accepted, invalid = [], []
+    contract = node_contract(node)
     jobs, rows = leasing.lock_node_leases(node, [item[0].lease_id for item in checked])
     by_id = {lease.lease_id: lease for lease in map(_LeaseRow._make, rows)}
     for submission, digest, may_hold_nul in checked:
@@ -183,7 +186,9 @@ def _judge_submissions(
                 submission.lease_id, error=LeaseConflict(LEASE_ENDED[lease.state])
             )
             continue
-        errors = get_kind(kind).output_errors(submission.output)
+        # The contract's limits that need no payload (tiny); the pipeline's handlers check
+        # those sized to the payload (capable).
+        errors = get_kind(kind).contract_errors(submission.output, contract)
         if not errors and may_hold_nul:
             errors = _unstorable(submission.output)
         if errors:

@@ -23,6 +23,7 @@ from alexandria.sources.fingerprints import (
     copy_reason,
     index_for_sources,
 )
+from alexandria.textproc.language import language_code
 
 
 def _stored_words(fact: KeptFact) -> list[str]:
@@ -48,6 +49,7 @@ def check_graph_output(job: Job, output: dict[str, Any]) -> GraphCheck:
     text_index = source_index(job.source)
     checked = check_job_output(job, output, text_index)
     reference = screening_reference(job.source)
+    language = language_code(job.source.language)
     index = index_for_sources([job.source_id])
     runs_of: dict[str, list[CopiedRun]] = {}
     gated = GraphCheck(rejected=[_withheld_if_copied(r, index) for r in checked.rejected])
@@ -59,7 +61,7 @@ def check_graph_output(job: Job, output: dict[str, Any]) -> GraphCheck:
             runs.extend(runs_of[text])
         if runs:
             gated.rejected.append(RejectedFact(fact.index, "verbatim_copy", copy_reason(runs)))
-        elif (refused := refused_wording(fact, text_index.source, reference)) is not None:
+        elif refused := refused_wording(fact, text_index.source, reference, language=language):
             gated.rejected.append(refused)
         else:
             gated.kept.append(fact)

@@ -270,10 +270,12 @@ def check_graph(
     return check
 
 
-def refused_wording(fact: KeptFact, text: str, reference: Reference) -> RejectedFact | None:
+def refused_wording(
+    fact: KeptFact, text: str, reference: Reference, *, language: str = "en"
+) -> RejectedFact | None:
     """A grounded fact whose own wording may not be stored, or None: planted text in anything
-    it would store, or a predicate or value the text near its anchor does not say (replicas'
-    comparator looks at names and anchors only)."""
+    it would store, or a predicate or value the text near its anchor (in the source's
+    ``language``) does not say (replicas' comparator looks at names and anchors only)."""
     stored = [fact.predicate, fact.value]
     for entity in filter(None, (fact.subject, fact.object)):
         stored.extend((entity.name, entity.type, *entity.aliases))
@@ -283,7 +285,7 @@ def refused_wording(fact: KeptFact, text: str, reference: Reference) -> Rejected
         return RejectedFact(fact.index, PLANTED, message)
     start, end = fact.match.start, fact.match.end
     for field_name, phrase in (("predicate", fact.predicate), ("value", fact.value)):
-        extra = ungrounded_words(phrase, text, start, end, GROUNDING_WINDOW)
+        extra = ungrounded_words(phrase, text, start, end, GROUNDING_WINDOW, language=language)
         if len(extra) > MAX_UNGROUNDED_WORDS:
             return RejectedFact(
                 fact.index,

@@ -1,0 +1,1 @@
+from tests.support.fake_openai import fake_openai  # noqa: F401  (fixture)
