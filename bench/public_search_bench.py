@@ -88,7 +88,7 @@ def build(args: argparse.Namespace) -> list[str]:
     from alexandria.knowledge.models import Anchor, KnowledgeItem
     from alexandria.pipeline.models import SourceProfile
     from alexandria.search.services.indexing import item_metadata
-    from alexandria.search.vector_index import VectorIndex
+    from alexandria.search.vector_index import BulkLoader, VectorIndex
     from alexandria.sources.models import Source
 
     started = time.perf_counter()
@@ -115,50 +115,49 @@ def build(args: argparse.Namespace) -> list[str]:
         )
         for i, source in enumerate(sources)
     )
-    index = VectorIndex()
     vectors = family_vectors(families)
     link = KnowledgeItem.anchors.through
-    for begin in range(0, args.items, 5000):
-        positions = range(begin, min(begin + 5000, args.items))
-        anchors = Anchor.objects.bulk_create(
-            Anchor(
-                source=sources[p % args.sources],
-                start=(p // args.sources) * 100,
-                end=(p // args.sources) * 100 + 80,
-                span_sha256=hashlib.sha256(texts[p].encode()).hexdigest(),
-                text_start=" ".join(texts[p].split()[:3]),
-                text_end=" ".join(texts[p].split()[-3:]),
-            )
-            for p in positions
-        )
-        items = KnowledgeItem.objects.bulk_create(
-            KnowledgeItem(
-                kind="hypothesis",
-                layer=1,
-                text=texts[p],
-                status="accepted" if p % 3 else "pending",
-            )
-            for p in positions
-        )
-        link.objects.bulk_create(
-            link(knowledgeitem_id=item.pk, anchor_id=anchor.pk)
-            for item, anchor in zip(items, anchors, strict=True)
-        )
-        index.upsert(
-            1,
-            [item.pk for item in items],
-            vectors[begin : begin + len(items)],
-            [
-                item_metadata(
-                    item,
-                    RATINGS[(begin + n) % args.sources % len(RATINGS)],
-                    [sources[(begin + n) % args.sources].pk],
-                    [GENRES[(begin + n) % args.sources % len(GENRES)]],
+    with BulkLoader(VectorIndex()) as loader:  # as rebuild_index writes
+        for begin in range(0, args.items, 5000):
+            positions = range(begin, min(begin + 5000, args.items))
+            anchors = Anchor.objects.bulk_create(
+                Anchor(
+                    source=sources[p % args.sources],
+                    start=(p // args.sources) * 100,
+                    end=(p // args.sources) * 100 + 80,
+                    span_sha256=hashlib.sha256(texts[p].encode()).hexdigest(),
+                    text_start=" ".join(texts[p].split()[:3]),
+                    text_end=" ".join(texts[p].split()[-3:]),
                 )
-                for n, item in enumerate(items)
-            ],
-            fresh=True,
-        )
+                for p in positions
+            )
+            items = KnowledgeItem.objects.bulk_create(
+                KnowledgeItem(
+                    kind="hypothesis",
+                    layer=1,
+                    text=texts[p],
+                    status="accepted" if p % 3 else "pending",
+                )
+                for p in positions
+            )
+            link.objects.bulk_create(
+                link(knowledgeitem_id=item.pk, anchor_id=anchor.pk)
+                for item, anchor in zip(items, anchors, strict=True)
+            )
+            loader.add(
+                1,
+                [item.pk for item in items],
+                vectors[begin : begin + len(items)],
+                [
+                    item_metadata(
+                        item,
+                        RATINGS[(begin + n) % args.sources % len(RATINGS)],
+                        [sources[(begin + n) % args.sources].pk],
+                        [GENRES[(begin + n) % args.sources % len(GENRES)]],
+                    )
+                    for n, item in enumerate(items)
+                ],
+            )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(
