@@ -104,11 +104,16 @@ class Site:
         return self.find("body").text
 
     def wait_for(self, condition) -> None:
-        from selenium.common.exceptions import TimeoutException
+        """Wait until ``condition()`` holds. Chromium can answer a read made while it swaps
+        pages with an inspector error ("Node with given id does not belong to the
+        document"): that read is tried again, like a condition not met yet."""
+        from selenium.common.exceptions import TimeoutException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         try:
-            WebDriverWait(self.driver, WAIT_SECONDS).until(lambda _driver: condition())
+            WebDriverWait(
+                self.driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)
+            ).until(lambda _driver: condition())
         except TimeoutException:
             pytest.fail(f"timed out on {self.path}: {self.text()[:600]}")
 
