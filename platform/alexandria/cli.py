@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from alexandria.core.jsonlines import json_objects
 from alexandria.demo import add_demo
 from alexandria.evaluation.fidelity import add_eval
 
@@ -219,15 +220,7 @@ def add_audit_retention(subparsers) -> None:
 def _json_lines(stream, text_keys: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The non-blank lines of a JSON-lines input as objects whose ``text_keys`` hold text; a
     ValueError naming the line otherwise."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"line {number}: expected a JSON object")
+    for number, row in json_objects(stream):
         for key in text_keys:
             if not isinstance(row.get(key), str) or not row[key].strip():
                 raise ValueError(f"line {number}: {key!r} must be a non-empty string")

@@ -6,12 +6,13 @@ question sets do."""
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from alexandria.core.jsonlines import json_objects
 
 COLUMNS = ("text", "question", "options", "answer")
 REQUIRED = ("text", "question", "answer")  # options may be listed inside the question
@@ -67,18 +68,10 @@ def _json_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raise FidelityInputError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise FidelityInputError(f"{path}: not UTF-8 text") from None
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FidelityInputError(f"{path} line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise FidelityInputError(f"{path} line {number}: expected a JSON object")
-        rows.append((number, row))
-    return rows
+    try:
+        return list(json_objects(lines))
+    except ValueError as exc:
+        raise FidelityInputError(f"{path} {exc}") from None
 
 
 def _parquet_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
