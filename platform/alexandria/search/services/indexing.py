@@ -106,9 +106,7 @@ def index_items(item_ids: list[int], index: VectorIndex | None = None) -> IndexU
         elif item.layer in known_layers:
             invisible[item.layer].append(str(item.pk))
     for layer, ids in invisible.items():
-        present = list(index.entries(layer, ids))
-        index.delete(layer, present)
-        update.removed += len(present)
+        update.removed += index.delete(layer, [int(i) for i in ids])
     for layer, layer_items in visible.items():
         metadata = _metadata_for(layer_items)
         stored = (
@@ -135,6 +133,7 @@ def index_items(item_ids: list[int], index: VectorIndex | None = None) -> IndexU
                 [item.pk for item in relabelled],
                 np.vstack([stored[item.pk]["vector"] for item in relabelled]),
                 [metadata[item.pk] for item in relabelled],
+                stored=stored,
             )
         if changed:
             index.upsert(
@@ -142,6 +141,7 @@ def index_items(item_ids: list[int], index: VectorIndex | None = None) -> IndexU
                 [item.pk for item in changed],
                 index.embedder.embed_texts([item.text for item in changed]),
                 [metadata[item.pk] for item in changed],
+                stored=stored,
             )
         update.indexed += len(layer_items)
     return update
