@@ -18,8 +18,9 @@ from rest_framework.test import APIClient
 from alexandria.jobs.models import Job
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
 from alexandria.retention.audit import audit_retention, string_leaves
+from alexandria.search.chroma import chroma_client
 from alexandria.search.services.indexing import rebuild_index
-from alexandria.search.vector_index import VectorIndex, chroma_client
+from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.models import Source
 from alexandria.textproc.normalize import normalize_text
 from alexandria.textproc.shingles import words

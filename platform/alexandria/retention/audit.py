@@ -25,7 +25,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from alexandria.search.vector_index import chroma_client
+from alexandria.search.chroma import chroma_client
 from alexandria.sources.fingerprints import ShingleIndex, current_key_id, usable_fingerprints
 from alexandria.sources.models import Source, SourceFingerprint, SourceUpload
 
