@@ -17,8 +17,8 @@ statements (wall clock, and per CPU-second, which other processes do not distort
 single-query latency p50/p99. Run by hand from the repository root (under a minute per
 embedder on 2 cores):
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/crosslingual.py                      # minilm
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/crosslingual.py --embedder use-multilingual
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/crosslingual.py       # SEARCH_EMBEDDER's
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/crosslingual.py --embedder minilm
 """
 
 import argparse
@@ -123,7 +123,9 @@ def speed(embedder, sentences: int, queries: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--embedder", default="minilm", help="minilm, use-multilingual or clip")
+    parser.add_argument(
+        "--embedder", help="use-multilingual, minilm or clip (default: SEARCH_EMBEDDER's)"
+    )
     parser.add_argument("--sentences", type=int, default=1000, help="0 skips the speed run")
     parser.add_argument("--queries", type=int, default=100, help="single-query latency samples")
     args = parser.parse_args()
@@ -134,7 +136,7 @@ def main() -> None:
 
     started = time.perf_counter()
     embedder = get_embedder(args.embedder)
-    print(f"embedder={args.embedder} (loaded in {time.perf_counter() - started:.1f} s)")
+    print(f"embedder={embedder.name} (loaded in {time.perf_counter() - started:.1f} s)")
     crosslingual(embedder)
     pair_separation(embedder)
     if args.sentences:

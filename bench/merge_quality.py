@@ -1,8 +1,8 @@
 """Quality of the merge decision on the labelled pairs in tests/data/merge_pairs.jsonl.
 
-The real embedder (all-MiniLM-L6-v2, offline) and ``decide_merge`` (guards + thresholds), as
-the merge task runs them, scored three ways on the whole set, the dev split (even ids), the
-held-out split (odd ids) and per class:
+The real embedder (``SEARCH_EMBEDDER``'s unless ``--embedder``, offline) and ``decide_merge``
+(guards + thresholds), as the merge task runs them, scored three ways on the whole set, the
+dev split (even ids), the held-out split (odd ids) and per class:
 
 - with verifier: a scripted verify_merge that answers every "verify" pair with its label;
 - without verifier: only "merge" decisions (texts equal after normalisation) count;
@@ -94,22 +94,23 @@ def _met(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=Path, default=PAIRS)
-    parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--embedder", help="default: SEARCH_EMBEDDER's")
     parser.add_argument("--show-misses", action="store_true", help="Print every wrong decision.")
     args = parser.parse_args()
     import django
 
     django.setup()
-    from django.conf import settings
 
-    from alexandria.embeddings import get_embedder
+    from alexandria.embeddings import get_embedder, similarity_threshold
     from alexandria.layers.merge_decision import decide_pairs
 
+    embedder = get_embedder(args.embedder)
+    recall = similarity_threshold("MERGE_RECALL_THRESHOLD", embedder.name)
     rows = [json.loads(line) for line in args.pairs.read_text().splitlines() if line.strip()]
     decisions = decide_pairs(
         [(r["a"], r["b"], r["kind"]) for r in rows],
-        get_embedder(args.embedder),
-        recall=settings.MERGE_RECALL_THRESHOLD,
+        embedder,
+        recall=recall,
     )
     for row, decision in zip(rows, decisions, strict=True):
         row.update(decision.__dict__)
@@ -122,8 +123,8 @@ def main() -> None:
     for row in rows:
         by_class[row["class"]].append(row)
     print(
-        f"{len(rows)} pairs, recall threshold {settings.MERGE_RECALL_THRESHOLD}, "
-        f"embedder {args.embedder}; 'guards catch' = share of 'different' pairs a guard keeps "
+        f"{len(rows)} pairs, recall threshold {recall}, "
+        f"embedder {embedder.name}; 'guards catch' = share of 'different' pairs a guard keeps "
         "apart; 'same kept' = share of 'same' pairs not kept apart"
     )
     table(splits)

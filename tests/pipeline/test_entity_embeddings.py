@@ -1,6 +1,6 @@
 """Embedding candidates in entity resolution: meaning-alike names go to the LLM, never merge alone.
 
-Uses the real offline MiniLM embedder, so the similarities are the ones production sees.
+Uses the real offline default embedder, so the similarities are the ones production sees.
 """
 
 import pytest

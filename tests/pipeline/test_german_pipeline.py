@@ -245,9 +245,11 @@ def test_a_german_text_goes_through_the_pipeline(
     assert set(items.values_list("support", flat=True)) == {KnowledgeItem.Support.SUPPORTED}
     rejected = dict(RejectedItem.objects.filter(job__source=source).values_list("index", "reason"))
     assert rejected == {2: "question", 3: "truncated"}
+    # The second quote the model cited (what mining yields) does not bear on the claim that the
+    # law permits it, and shares no word with it: the support pre-filter drops it.
     tdm_item = items.get(text=CLAIM_TDM)
     cited = {TEXT[a.start : a.end] for a in tdm_item.anchors.all()}
-    assert cited == {GRAPH[0].fact["anchor"], GRAPH[1].fact["anchor"]}
+    assert cited == {GRAPH[0].fact["anchor"]}
 
     profile = SourceProfile.objects.get(source=source)
     assert profile.keywords == ["urheberrecht", "text und data mining"]
@@ -279,10 +281,9 @@ def test_german_pairs_about_the_text_are_decided_by_the_guards(row):
         assert (decision.decision, decision.reason) == ("apart", row["class"]), decision
 
 
-def test_merge_decide_decides_the_german_pairs(db, settings, tmp_path, capsys):
+def test_merge_decide_decides_the_german_pairs(db, tmp_path, capsys):
     """The CLI, with the real embedder: look-alikes apart by their guard, paraphrases merged
     or sent to a vote, equal texts merged."""
-    settings.SEARCH_EMBEDDER = "minilm"
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in PAIRS) + "\n")
     assert main(["merge-decide", str(path)]) == 0

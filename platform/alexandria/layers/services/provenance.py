@@ -10,9 +10,8 @@ nothing it combines is rejected (``IRRELEVANT``).
 """
 
 import numpy as np
-from django.conf import settings
 
-from alexandria.embeddings import get_embedder
+from alexandria.embeddings import get_embedder, similarity_threshold
 from alexandria.textproc.item_quality import shared_content
 
 IRRELEVANT = "irrelevant_provenance"
@@ -25,6 +24,6 @@ def relevant_items(text: str, combined: dict[int, str]) -> list[int]:
     if rest:
         vectors = get_embedder().embed_texts([text, *(combined[i] for i in rest)])
         scores = np.atleast_1d(vectors[1:] @ vectors[0])
-        floor = settings.PROVENANCE_SIMILARITY_FLOOR
+        floor = similarity_threshold("PROVENANCE_SIMILARITY_FLOOR")
         relevant.update(i for i, score in zip(rest, scores, strict=True) if score >= floor)
     return [i for i in combined if i in relevant]

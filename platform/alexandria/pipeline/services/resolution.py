@@ -16,11 +16,10 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db.models import Count, Q
 from rapidfuzz import fuzz
 
-from alexandria.embeddings import EmbedderUnavailableError, get_embedder
+from alexandria.embeddings import EmbedderUnavailableError, get_embedder, similarity_threshold
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.jobs.services.payloads import span
@@ -234,7 +233,7 @@ def resolve_source_entities(source: Source, *, priority: int = 0) -> list[Job]:
     groups = _current_groups(entities)
     similar = {
         (a.pk, b.pk): (a, b)
-        for a, b in _embedding_pairs(entities, settings.ENTITY_EMBEDDING_THRESHOLD)
+        for a, b in _embedding_pairs(entities, similarity_threshold("ENTITY_EMBEDDING_THRESHOLD"))
     }
     pairs = {(a.pk, b.pk): (a, b) for a, b in _candidate_pairs(entities)} | similar
     uncertain = []

@@ -20,10 +20,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.utils import timezone
 
-from alexandria.embeddings import get_embedder
+from alexandria.embeddings import get_embedder, similarity_threshold
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.jobs.services.payloads import span
@@ -54,7 +53,7 @@ def supporting_anchors(claim: str, anchors: list[Anchor], text: str) -> list[Anc
     if rest:
         vectors = get_embedder().embed_texts([claim, *(spans[i] for i in rest)])
         similarity = vectors[1:] @ vectors[0]
-        floor = settings.SUPPORT_SIMILARITY_FLOOR
+        floor = similarity_threshold("SUPPORT_SIMILARITY_FLOOR")
         kept.update(i for i, score in zip(rest, np.atleast_1d(similarity), strict=True)
                     if float(score) >= floor)  # fmt: skip
     return [anchor for i, anchor in enumerate(anchors) if i in kept]

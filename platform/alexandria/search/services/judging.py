@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from alexandria.embeddings import similarity_threshold
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import create_job
 from alexandria.knowledge.models import KnowledgeItem
@@ -54,7 +55,7 @@ def _unscanned_hypotheses(limit: int) -> list[KnowledgeItem]:
 def _neighbours(index: VectorIndex, items: list[KnowledgeItem]) -> dict[int, list[int]]:
     """Each indexed item's nearest visible hypotheses, most similar first (over every layer);
     items not in the index yet are left out, to be scanned once they are."""
-    threshold = settings.ASK_NEIGHBOUR_THRESHOLD
+    threshold = similarity_threshold("ASK_NEIGHBOUR_THRESHOLD")
     k = settings.STANCE_NEIGHBOURS
     layers = index.layers()
     vectors = {}
