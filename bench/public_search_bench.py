@@ -115,9 +115,10 @@ def build(args: argparse.Namespace) -> list[str]:
         )
         for i, source in enumerate(sources)
     )
-    vectors = family_vectors(families)
+    index = VectorIndex()
+    vectors = family_vectors(families, dim=index.embedder.dimension)
     link = KnowledgeItem.anchors.through
-    with BulkLoader(VectorIndex()) as loader:  # as rebuild_index writes
+    with BulkLoader(index) as loader:  # as rebuild_index writes
         for begin in range(0, args.items, 5000):
             positions = range(begin, min(begin + 5000, args.items))
             anchors = Anchor.objects.bulk_create(

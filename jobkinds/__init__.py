@@ -9,6 +9,7 @@ at the bottom of this file, and give each of its output fields a row in docs/job
 
 from jobkinds import (
     abstract,
+    clip_embed,
     clip_score,
     derive,
     describe,
@@ -63,6 +64,7 @@ def all_kinds() -> list[JobKind]:
     return [_KINDS[name] for name in sorted(_KINDS)]
 
 
+register(clip_embed.KIND)
 register(clip_score.KIND)
 register(extract_graph.KIND)
 register(resolve_entities.KIND)

@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--clip-pretrained",
         default=env("ALEXANDRIA_CLIP_PRETRAINED"),
-        help="open_clip pretrained tag or weights file for clip jobs [ALEXANDRIA_CLIP_PRETRAINED]",
+        help="open_clip pretrained tag or weights file for clip jobs; clip_embed results count "
+        "only with the server's weights, e.g. the same LAION checkpoint file "
+        "[ALEXANDRIA_CLIP_PRETRAINED]",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="log lines instead of the live progress view"

@@ -2,7 +2,8 @@
 (offsets, the words kept of the passage, a highlighting link and the hashes that verify it).
 
 When the server's LLM wrote a summary it comes first, with the items it cites and their
-sources; every supporting, contradicting, related and instruction item lists its own."""
+sources; every supporting, contradicting, related and instruction item lists its own. Figures
+whose image matches the question come last: their captions, pages and sources (no image)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import limits, replies
-from bot.citations import citation_field, citation_line
+from bot.citations import LINE_FRAGMENT_CHARS, LINE_TITLE_CHARS, citation_field, citation_line
 from bot.client import Actor, AlexandriaClient, AlexandriaError
 
 # Minimum reader age the backend rates sources with (0, 6, 12, 16, 18). Discord's members are
@@ -23,6 +24,7 @@ MAX_LISTED = 5
 MAX_CITATIONS_PER_ITEM = 2
 MAX_MAIN_CITATIONS = 3
 MAX_SUMMARY_CITED = 10
+MAX_FIGURES = 5
 ITEM_TEXT_CHARS = 300
 GROUPS = (
     ("pro", "Supporting"),
@@ -151,6 +153,39 @@ def summary_embed(query: str, summary: dict, results: list[dict]) -> discord.Emb
     return limits.fit_embed(embed)
 
 
+def _figure_block(figure: dict) -> str:
+    """A figure as a bullet: its source, page and number, the caption's offsets, the words kept
+    of it and its highlighting link, then the source's page."""
+    source = figure["source"]
+    where = source.get("title") or source.get("url") or f"Source #{source['id']}"
+    page = f"p. {figure['page']}, " if figure.get("page") else ""
+    line = f"• {limits.truncate(where, LINE_TITLE_CHARS)}, {page}figure {figure['index'] + 1}"
+    caption = figure.get("caption")
+    if caption:
+        line += f" [{caption['start']}:{caption['end']}]"
+        fragment = limits.truncate(caption.get("fragment") or "", LINE_FRAGMENT_CHARS)
+        if fragment:
+            line += f" \N{LEFT DOUBLE QUOTATION MARK}{fragment}\N{RIGHT DOUBLE QUOTATION MARK}"
+        if caption.get("link"):
+            line += f" <{caption['link']}>"
+    return f"{line}\n\N{RIGHTWARDS ARROW WITH HOOK} source page <{figure['source_page']}>"
+
+
+def figures_embed(query: str, figures: list[dict]) -> discord.Embed:
+    """The figures whose image matches the question, cited by caption and page."""
+    embed = discord.Embed(
+        title="Figures",
+        description="Figures whose image matches the question (CLIP). Alexandria keeps no "
+        "image: each is cited by its caption and page.",
+        colour=discord.Colour.gold(),
+    )
+    embed.set_author(name=f"Ask: {query}")
+    blocks = [_figure_block(figure) for figure in figures[:MAX_FIGURES]]
+    value = _fit_blocks(blocks, unlisted=max(len(figures) - MAX_FIGURES, 0))
+    embed.add_field(name="Matching figures", value=value, inline=False)
+    return limits.fit_embed(embed)
+
+
 class Pages(discord.ui.View):
     """Previous/next over prepared embeds; only the member who asked can turn the pages."""
 
@@ -223,7 +258,8 @@ class AskCog(commands.Cog):
             await replies.send_error(interaction, exc, public_deferral=True)
             return
         results = answer.get("results", [])
-        if not results:
+        figures = answer.get("figures") or []
+        if not results and not figures:
             within = f" in sources of language “{language}”" if language else ""
             await interaction.followup.send(
                 limits.message(f"Alexandria has no grounded answer for “{query}”{within} yet."),
@@ -233,6 +269,8 @@ class AskCog(commands.Cog):
         pages = [result_embed(query, result, i, len(results)) for i, result in enumerate(results)]
         if answer.get("summary") and answer["summary"].get("text"):
             pages.insert(0, summary_embed(query, answer["summary"], results))
+        if figures:
+            pages.append(figures_embed(query, figures))
         if len(pages) == 1:
             await interaction.followup.send(embed=pages[0], allowed_mentions=NO_MENTIONS)
             return

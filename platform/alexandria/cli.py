@@ -32,6 +32,7 @@ def _local_answer(args: argparse.Namespace) -> dict[str, Any]:
     django.setup()
     # Lazy: search needs django.setup() first and loads the vector store (chromadb), which
     # ``--api`` and the other subcommands must start without.
+    from alexandria.figures.selectors import search_figures
     from alexandria.search.querying import ask
     from alexandria.search.serializers import AskResultSerializer
 
@@ -43,6 +44,7 @@ def _local_answer(args: argparse.Namespace) -> dict[str, Any]:
         limit=args.limit,
         summarise=not args.no_summary,
     )
+    result.figures = search_figures(args.question, max_age_rating=args.max_age_rating)
     return AskResultSerializer(result).data
 
 
@@ -110,7 +112,25 @@ def format_answer(answer: dict[str, Any]) -> str:
     if summary:
         cited = ", ".join(f"#{i}" for i in summary["cited_item_ids"])
         lines.append(f"Summary: {summary['text']}  (cites {cited})")
+    for figure in answer.get("figures") or []:
+        lines.extend(_figure_lines(figure))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _figure_lines(figure: dict[str, Any]) -> list[str]:
+    """A matching figure: its source, page and number, the caption's words and offsets."""
+    source, caption = figure["source"], figure["caption"]
+    page = f"p. {figure['page']}, " if figure["page"] else ""
+    where = f"{source['url'] or source['title']}  {page}figure {figure['index'] + 1}"
+    if caption is None:
+        quote = "(no caption found)"
+    else:
+        words = f'"{caption["fragment"]}"' if caption["fragment"] else "(no words kept)"
+        quote = f"caption [{caption['start']}:{caption['end']}] {words}"
+    return [
+        f"Figure: {where}  {quote}  [similarity {figure['similarity']:.2f}]",
+        f"   {figure['source_page']}",
+    ]
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -295,12 +315,11 @@ def cmd_merge_decide(args: argparse.Namespace) -> int:
 
     django.setup()
     # Lazy: the embedder (torch) and the settings need django.setup() and are slow to load.
-    from django.conf import settings
-
-    from alexandria.embeddings import get_embedder
+    from alexandria.embeddings import get_embedder, similarity_threshold
     from alexandria.layers.merge_decision import decide_pairs
 
-    for decision in decide_pairs(pairs, get_embedder(), recall=settings.MERGE_RECALL_THRESHOLD):
+    recall = similarity_threshold("MERGE_RECALL_THRESHOLD")
+    for decision in decide_pairs(pairs, get_embedder(), recall=recall):
         sys.stdout.write(
             json.dumps(
                 {

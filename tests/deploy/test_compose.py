@@ -83,7 +83,7 @@ def test_every_interpolated_variable_is_documented(documented_variables):
 
 def test_every_setting_read_from_the_environment_is_documented(documented_variables):
     settings_py = (REPO_DIR / "platform" / "alexandria" / "settings.py").read_text()
-    call = r"(?:os\.environ\.get|os\.getenv|env_bool|env_list|env_int|env_float)"
+    call = r"(?:os\.environ\.get|os\.getenv|env_bool|env_list|env_int|env_float|env_optional_float)"
     read = set(re.findall(call + r"\(\s*\"([A-Z][A-Z0-9_]*)\"", settings_py))
     read |= set(re.findall(r"os\.environ\[\"([A-Z][A-Z0-9_]*)\"\]", settings_py))
     assert read, "no settings found: has settings.py changed how it reads the environment?"

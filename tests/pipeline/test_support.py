@@ -55,7 +55,7 @@ def hypothesis(claim: str, evidence) -> dict:
 
 
 def test_the_prefilter_keeps_every_supporting_anchor_and_drops_most_misfits(settings):
-    """The measurement behind SUPPORT_SIMILARITY_FLOOR (settings.py says what it found)."""
+    """The measurement behind SUPPORT_SIMILARITY_FLOOR (bench/calibrate_thresholds.py)."""
     rows = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
     kept = {"supports": 0, "contradicts": 0, "unrelated": 0}
     totals = dict.fromkeys(kept, 0)

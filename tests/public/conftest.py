@@ -1,5 +1,5 @@
 """A small public knowledge base: accepted, pending, hidden and unsupported items over rated
-sources, indexed with the real (offline) MiniLM embedder."""
+sources, indexed with the real (offline) default embedder."""
 
 from dataclasses import dataclass
 
@@ -8,6 +8,7 @@ import pytest
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.pipeline.models import SourceProfile
 from tests.search.conftest import Kb, search_index  # noqa: F401
+from tests.support.figures import tiny_clip  # noqa: F401
 
 SLEEP = (
     "Regular exercise improves sleep quality in adults. Caffeine in the evening delays "

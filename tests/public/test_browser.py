@@ -9,8 +9,13 @@ Without a browser the tests skip with the reason; under ``CI=true`` that is a fa
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+
+from alexandria.embeddings import get_embedder
+from alexandria.figures.services.indexing import index_embeddings
+from tests.support.figures import embed, make_figure
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver"))
@@ -276,6 +281,31 @@ def serious_violations(site: Site) -> list[dict]:
 def test_no_serious_accessibility_violations(site, store, page):
     site.open(PAGES[page].format(abstraction=store.abstraction.pk, source=store.source.pk))
     assert site.find("main h1").text
+    assert serious_violations(site) == []
+
+
+@pytest.fixture
+def figures(store, tiny_clip):
+    """Two figures of the store's source (one without a caption), embedded by the server's
+    tiny CLIP model so that the question finds them."""
+    source = store.source
+    shown = [
+        make_figure(source, "Caffeine in the evening delays sleep onset", index=0, page=1),
+        make_figure(source, "", index=1, page=None),
+    ]
+    vector = get_embedder("clip").embed_texts([QUESTION])[0]
+    index_embeddings([embed(figure, vector).pk for figure in shown])
+    return shown
+
+
+def test_figures_show_captions_pages_and_no_serious_accessibility_violation(site, figures):
+    site.open("/?" + urlencode({"q": QUESTION}))
+    section = site.find("section.figures")
+    assert section.find_element("css selector", "h2").text == "Figures"
+    assert figures[0].caption_anchor.fragment in section.text
+    assert "page 1, figure 1" in section.text and "figure 2" in section.text
+    assert "No caption was found" in section.text
+    assert site.find_all("section.figures img") == []
     assert serious_violations(site) == []
 
 

@@ -15,10 +15,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from alexandria.chroma import chroma_client
 from alexandria.jobs.models import Job
 from alexandria.knowledge.models import Anchor, Fact, KnowledgeItem
 from alexandria.retention.audit import audit_retention, string_leaves
-from alexandria.search.chroma import chroma_client
 from alexandria.search.services.indexing import rebuild_index
 from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.models import Source
@@ -40,7 +40,6 @@ def chroma(settings, tmp_path) -> VectorIndex:
     settings.CHROMA_URL = ""
     settings.CHROMA_PATH = tmp_path / "chroma"
     settings.SEARCH_COLLECTION_PREFIX = "retention"
-    settings.SEARCH_EMBEDDER = "minilm"
     settings.LLM_BASE_URL = ""
     return VectorIndex()
 

@@ -75,7 +75,7 @@ def test_rebuild_index_against_a_chroma_server(kb, chroma_server, capsys, settin
 
     call_command("rebuild_index")
 
-    assert "Indexed 1 items." in capsys.readouterr().out
+    assert "Indexed 1 items, 0 figures." in capsys.readouterr().out
     index = VectorIndex()
     assert index.count(1) == 1
     # Everything went to the server, nothing to the embedded index of this test.

@@ -51,7 +51,8 @@ def brute_force(vectors, metadatas, query, k, scope: Scope) -> list[int]:
     admitted = [
         i
         for i, metadata in enumerate(metadatas)
-        if scope.admits(metadata)
+        if metadata["status"] in scope.statuses
+        and scope.admits(metadata)
         and (genre is None or genre in metadata["genres"].casefold().split(","))
     ]
     similarity = vectors[admitted] @ query

@@ -11,8 +11,11 @@ from alexandria.jobs.models import Job
 from alexandria.knowledge.models import KnowledgeItem
 from alexandria.search.models import StanceVerdict
 from alexandria.search.querying import ask, is_how_to
+from alexandria.search.services.indexing import rebuild_index
+from alexandria.search.vector_index import VectorIndex
 from alexandria.sources.models import Source
 from alexandria.textproc.fragments import anchor_verifies
+from tests.search.conftest import KeyedEmbedder
 
 CLIMATE = (
     "Greenhouse gases trap heat. Rising carbon dioxide emissions warm the planet's climate. "
@@ -201,22 +204,52 @@ def test_a_negated_claim_asserted_by_its_document_is_not_pro(kb):
     assert [ref.id for ref in answer.contra] == [negated.pk] and answer.pro == []
 
 
+def test_a_contra_probe_marks_what_is_near_it_not_what_restates_the_claim(kb):
+    """The claim's "contradicts" text finds its neighbours as contra evidence, except those
+    nearer the claim itself: in a space that barely tells a negation apart, the probe also
+    reaches the claim's paraphrases."""
+    vectors = {
+        "Does alpha raise beta?": [1, 0],
+        "Alpha raises beta.": [1, 0],
+        "Alpha has no effect on beta.": [0.6, 0.8],  # the probe
+        "Beta goes up with alpha.": [0.95, 0.31],  # near both, nearer the claim
+        "Gamma blocks what alpha does to beta.": [0.45, 0.89],  # near the probe only
+    }
+    source = kb.source("Alpha", " ".join(vectors))
+    claim, restates, opposes = (
+        kb.item(text, anchors=[kb.anchor(source, text.rstrip("."))], status="accepted",
+                details={"contradicts": "Alpha has no effect on beta."} if i == 0 else {})
+        for i, text in enumerate(["Alpha raises beta.", "Beta goes up with alpha.",
+                                  "Gamma blocks what alpha does to beta."])
+    )  # fmt: skip
+    index = VectorIndex(client=kb.index.client, embedder=KeyedEmbedder(vectors))
+    rebuild_index(index)
+
+    result = ask("Does alpha raise beta?", index=index, summarise=False)
+
+    answer = next(answer for answer in result.results if answer.item.id == claim.pk)
+    assert [ref.id for ref in answer.contra] == [opposes.pk]
+    assert [ref.id for ref in answer.related] == [restates.pk] and answer.pro == []
+
+
 def test_a_stored_verdict_decides_and_reads_queue_no_job(world, kb):
     warming, unreviewed = world["warming"], world["unreviewed"]
-    before = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
-    assert unreviewed.pk in [ref.id for ref in before.results[0].related]
+
+    def answer_of_warming():
+        result = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
+        return next(answer for answer in result.results if answer.item.id == warming.pk)
+
+    assert unreviewed.pk in [ref.id for ref in answer_of_warming().related]
 
     StanceVerdict.objects.create(
         claim=warming, other=unreviewed, relation="supports", decided_at=timezone.now()
     )
-    after = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
-    top = after.results[0]
-    assert [ref.id for ref in top.pro] == [unreviewed.pk]
-    assert unreviewed.pk not in [ref.id for ref in top.related]
+    answer = answer_of_warming()
+    assert [ref.id for ref in answer.pro] == [unreviewed.pk]
+    assert unreviewed.pk not in [ref.id for ref in answer.related]
 
     StanceVerdict.objects.filter(claim=warming).update(relation="unrelated")
-    unrelated = ask("Does carbon dioxide warm the climate?", min_status="pending", index=kb.index)
-    assert unreviewed.pk in [ref.id for ref in unrelated.results[0].related]
+    assert unreviewed.pk in [ref.id for ref in answer_of_warming().related]
     assert not Job.objects.exists()
 
 

@@ -53,8 +53,9 @@ class PublicApi(APIView):
 
 class PublicSearchApi(PublicApi):
     """Answers to a question, as /ask gives them: matching hypotheses (instructions first for
-    how-to questions) with arguments pro and contra, related items, instructions, and every
-    item's citations. Accepted items and age rating 12 or lower unless asked otherwise."""
+    how-to questions) with arguments pro and contra, related items, instructions, every item's
+    citations, and (page 1) the figures whose image matches it. Accepted items and age rating
+    12 or lower unless asked otherwise."""
 
     max_age = SEARCH_MAX_AGE
 
@@ -72,6 +73,7 @@ class PublicSearchApi(PublicApi):
             "has_more": result.has_more,
             "how_to": result.how_to,
             "results": result.results,
+            "figures": result.figures,
         }
         return Response(PublicSearchSerializer(body).data)
 

@@ -101,6 +101,7 @@ def search_page(request):
     base = {k: v for k, v in raw.items() if v != ""}
     context.update(
         results=result.results,
+        figures=result.figures,
         how_to=result.how_to,
         page=data["page"],
         previous_page=(

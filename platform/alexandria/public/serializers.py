@@ -3,6 +3,7 @@ sources carry citations and nothing about members, nodes or jobs."""
 
 from rest_framework import serializers
 
+from alexandria.figures.serializers import FigureHitSerializer
 from alexandria.search.querying import AGE_RATINGS, MAX_LIMIT, MIN_STATUSES
 from alexandria.search.serializers import (
     AnswerSerializer,
@@ -54,6 +55,11 @@ class PublicSearchSerializer(PageSerializer):
         help_text="A how-to question: instructions come first among the results."
     )
     results = AnswerSerializer(many=True)
+    figures = FigureHitSerializer(
+        many=True,
+        help_text="On page 1: figures of the shown sources whose image matches the query "
+        "(CLIP), with caption, page and a link to the source's page; never the image.",
+    )
 
 
 class MatchSerializer(serializers.Serializer):

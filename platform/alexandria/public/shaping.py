@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alexandria.figures.selectors import search_figures
 from alexandria.public.selectors import ItemDetail, SourceDetail, matching_source_ids
 from alexandria.public.serializers import PUBLIC_DETAILS
 from alexandria.search.querying import AskResult, RetrieveResult, SourceRef, ask, retrieve
@@ -26,18 +27,20 @@ def _filters(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def search(params: dict[str, Any]) -> AskResult:
-    """Answers as /ask gives them (no server-side summary), one page of ``limit``."""
+    """Answers as /ask gives them (no server-side summary), one page of ``limit``; the first
+    page also has the matching figures."""
     filters = _filters(params)
     if filters["source_ids"] == frozenset():
         return AskResult(query=params["q"], results=[])
-    limit = params.get("limit", 5)
-    return ask(
-        params["q"],
-        limit=limit,
-        offset=(params.get("page", 1) - 1) * limit,
-        summarise=False,
-        **filters,
-    )
+    limit, page = params.get("limit", 5), params.get("page", 1)
+    result = ask(params["q"], limit=limit, offset=(page - 1) * limit, summarise=False, **filters)
+    if page == 1:
+        result.figures = search_figures(
+            params["q"],
+            max_age_rating=filters["max_age_rating"],
+            source_ids=filters["source_ids"],
+        )
+    return result
 
 
 def retrieval(params: dict[str, Any]) -> RetrieveResult:

@@ -13,6 +13,10 @@ analysis runs; purged sources' texts are empty, and sources still being analysed
 audited. A purged source whose fingerprint is missing, or was made with another key or
 shingle length, cannot be audited: the report lists it, and an audit that could not look
 everywhere or at everything is not clean.
+
+Images follow the text's rule: a figure's image (``figures.Figure.image``) is kept only while
+its source's analysis runs, and no text anywhere may hold an image's bytes (a base64 PNG or
+JPEG, as a node reads one in a leased payload): each is a finding.
 """
 
 import logging
@@ -25,7 +29,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from alexandria.search.chroma import chroma_client
+from alexandria.chroma import chroma_client
+from alexandria.figures.models import Figure
 from alexandria.sources.fingerprints import ShingleIndex, current_key_id, usable_fingerprints
 from alexandria.sources.models import Source, SourceFingerprint, SourceUpload
 
@@ -33,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 ROW_BATCH = 2000
 CHROMA_PAGE = 500
+# How the bytes of a PNG or JPEG begin in base64, alone or in a data URI.
+_IMAGE_BASE64 = ("iVBORw0KGgo", "/9j/")
+_IMAGE_IN_URI = tuple(f";base64,{start}" for start in _IMAGE_BASE64)
 
 # Rows whose text may hold a source's words: a source's own text until it is purged.
 _ALLOWED_ROWS: dict[tuple[type[models.Model], str], models.Q] = {
@@ -56,6 +64,8 @@ class Tally:
     rows_with_runs: int = 0
     runs: int = 0
     source_ids: set[int] = field(default_factory=set)
+    # Rows holding an image's bytes.
+    images: int = 0
 
 
 @dataclass
@@ -68,14 +78,27 @@ class AuditReport:
     errors: list[str] = field(default_factory=list)
     # Sources still holding their uploaded file after its extraction ended.
     kept_uploads: list[int] = field(default_factory=list)
+    # Figures still holding their image after their source's text was purged.
+    kept_images: list[int] = field(default_factory=list)
 
     @property
     def runs(self) -> int:
         return sum(tally.runs for tally in self.columns.values())
 
     @property
+    def image_rows(self) -> int:
+        return sum(tally.images for tally in self.columns.values())
+
+    @property
     def clean(self) -> bool:
-        return not self.runs and not self.unauditable and not self.errors and not self.kept_uploads
+        return (
+            not self.runs
+            and not self.image_rows
+            and not self.unauditable
+            and not self.errors
+            and not self.kept_uploads
+            and not self.kept_images
+        )
 
     def lines(self) -> list[str]:
         """The report as printed: a count per column that holds rows, a summary of the rest."""
@@ -101,6 +124,15 @@ class AuditReport:
         lines.extend(
             f"Source {source_id} still holds its uploaded file after extraction ended."
             for source_id in self.kept_uploads
+        )
+        lines.extend(
+            f"Figure {figure_id} still holds its image after its source's text was purged."
+            for figure_id in self.kept_images
+        )
+        lines.extend(
+            f"FOUND image bytes in {tally.images} row(s) of {place}.{name}."
+            for (place, name), tally in sorted(self.columns.items())
+            if tally.images
         )
         if self.runs:
             found = {(p, n) for (p, n), tally in self.columns.items() if tally.runs}
@@ -220,6 +252,20 @@ def kept_uploads() -> list[int]:
     )
 
 
+def kept_images() -> list[int]:
+    """Figures whose image outlived their source's text (both are analysis copies)."""
+    return sorted(
+        Figure.objects.filter(
+            source__text_purged_at__isnull=False, image__isnull=False
+        ).values_list("pk", flat=True)
+    )
+
+
+def holds_image(text: str) -> bool:
+    """Whether a stored text is (or holds, as a data URI) the base64 of a PNG or JPEG."""
+    return text.lstrip().startswith(_IMAGE_BASE64) or any(uri in text for uri in _IMAGE_IN_URI)
+
+
 def audit_retention(scanners: Iterable[Callable[[], Iterable[Column]]] = SCANNERS) -> AuditReport:
     """Scan everything the scanners reach for runs of purged sources' words."""
     purged = Source.objects.filter(text_purged_at__isnull=False)
@@ -231,6 +277,7 @@ def audit_retention(scanners: Iterable[Callable[[], Iterable[Column]]] = SCANNER
         audited_sources=len(fingerprints),
         unauditable=_unauditable(purged),
         kept_uploads=kept_uploads(),
+        kept_images=kept_images(),
     )
     for scanner in scanners:
         try:
@@ -246,6 +293,8 @@ def audit_retention(scanners: Iterable[Callable[[], Iterable[Column]]] = SCANNER
 def _scan(column: Column, index: ShingleIndex, tally: Tally) -> None:
     for texts in column.rows():
         tally.rows += 1
+        if any(holds_image(text) for text in texts):
+            tally.images += 1
         if not len(index):
             continue
         runs = [run for text in texts for run in index.copied_runs(text)]

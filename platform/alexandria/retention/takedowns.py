@@ -15,8 +15,9 @@ source it covers in a transaction of its own, with the source row locked against
 4. its jobs keep their ledger (status, credit) but lose their payloads, outputs and messages,
    and no longer point at the source;
 5. a tombstone keeps the hashes and URL that refuse the source again; the row is deleted (and
-   its title dropped from the admin's history); every item that changed is re-indexed after
-   commit (withdrawn ones leave Chroma).
+   its title dropped from the admin's history, its figures with it); every item that changed
+   is re-indexed after commit (withdrawn ones leave Chroma), and its figures leave the figure
+   index.
 
 Re-running a takedown removes whatever it covers now and changes nothing else.
 """
@@ -33,6 +34,8 @@ from django.db.models import Count, Q
 
 from alexandria.contributors.models import Contributor
 from alexandria.core.errors import AlexandriaError, NotFoundError
+from alexandria.figures.models import Figure
+from alexandria.figures.services.indexing import remove_figures
 from alexandria.jobs.models import Job, JobEvent, JobResult
 from alexandria.jobs.services.lifecycle import TRIMMED, cancel_source_jobs
 from alexandria.knowledge.models import Anchor, Entity, Fact, KnowledgeItem
@@ -147,6 +150,7 @@ def remove_source(takedown: Takedown, source_id: int, *, by: Contributor | None)
         if source is None:
             return None
         counts = {"jobs_cancelled": _cancel_jobs(source_id, note)}
+        figure_ids = list(Figure.objects.filter(source_id=source_id).values_list("pk", flat=True))
         affected = items_grounded_in_source(source_id)
         anchored = set(
             KnowledgeItem.objects.filter(anchors__source_id=source_id).values_list("pk", flat=True)
@@ -173,6 +177,8 @@ def remove_source(takedown: Takedown, source_id: int, *, by: Contributor | None)
         )
         source.delete()
         reindex_items_after_commit(affected | withdrawn)
+        # Robust: an entry left behind shows nothing (searches show only figures still stored).
+        transaction.on_commit(lambda: remove_figures(figure_ids), robust=True)
         TakedownEvent.objects.create(
             takedown=takedown,
             action=TakedownEvent.Action.SOURCE_REMOVED,

@@ -3,6 +3,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alexandria.contributors.permissions import IsMember
+from alexandria.figures.selectors import search_figures
 from alexandria.search.querying import ask
 from alexandria.search.selectors import matching_source_ids
 from alexandria.search.serializers import AskQuerySerializer, AskResultSerializer
@@ -10,7 +11,8 @@ from alexandria.search.serializers import AskQuerySerializer, AskResultSerialize
 
 class AskApi(APIView):
     """Ask the knowledge base: matching hypotheses (instructions first for how-to questions)
-    with arguments pro and contra, related items, instructions, and every item's sources."""
+    with arguments pro and contra, related items, instructions, and every item's sources;
+    and the figures whose image matches the question."""
 
     permission_classes = [IsMember]
     # An embedding and maybe a server-side LLM call per request: THROTTLE_ASK, lower.
@@ -27,6 +29,8 @@ class AskApi(APIView):
         params = AskQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
+        # An empty set (no source in that language) answers nothing.
+        source_ids = matching_source_ids(language=data.get("language", ""))
         result = ask(
             data["q"],
             layer=data.get("layer"),
@@ -34,7 +38,12 @@ class AskApi(APIView):
             max_age_rating=data.get("max_age_rating"),
             limit=data["limit"],
             summarise=data["summary"],
-            # An empty set (no source in that language) answers nothing.
-            source_ids=matching_source_ids(language=data.get("language", "")),
+            source_ids=source_ids,
         )
+        if source_ids != frozenset():
+            result.figures = search_figures(
+                data["q"],
+                max_age_rating=data.get("max_age_rating"),
+                language=data.get("language") or None,
+            )
         return Response(AskResultSerializer(result).data)

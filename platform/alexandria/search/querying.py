@@ -8,7 +8,8 @@ rating), so a stale index can never surface a rejected, hidden or merged-away it
 items only, unless pending ones are asked for (each item says its status).
 
 Pro and contra are judged per pair (``alexandria.search.stances``): a stored judge_stance
-verdict, the relation of the probe that found the neighbour and the negation / opposite guards.
+verdict, the relation of the probe that found the neighbour (a contra probe's hit nearer the
+claim than the probe restates the claim) and the negation / opposite guards.
 A neighbour without such evidence is listed as related; a read never queues a judgement.
 """
 
@@ -19,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.conf import settings
 
+from alexandria.embeddings import similarity_threshold
 from alexandria.knowledge.models import Anchor, KnowledgeItem
 from alexandria.search.selectors import (
     VISIBLE_STATUSES,
@@ -137,6 +138,8 @@ class AskResult:
     summary: Summary | None = None
     how_to: bool = False
     has_more: bool = False
+    # Figures matching the query (``figures.selectors.FigureHit``), found by the caller.
+    figures: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -384,8 +387,8 @@ def _add_related(
     filters: Filters,
 ) -> None:
     """Pro, contra, related items and instructions for each hypothesis answer."""
-    threshold = settings.ASK_NEIGHBOUR_THRESHOLD
-    instruction_threshold = settings.ASK_INSTRUCTION_THRESHOLD
+    threshold = similarity_threshold("ASK_NEIGHBOUR_THRESHOLD")
+    instruction_threshold = similarity_threshold("ASK_INSTRUCTION_THRESHOLD")
     claims = [
         (answer, visible.get(answer.item.id))
         for answer in answers
@@ -435,6 +438,7 @@ def _add_related(
     related.anchors.update(visible.anchors)
 
     found = [_Candidates() for _ in claims]
+    to_claim = [{hit.id: hit.similarity for hit in hits} for hits in neighbour_hits]
     for position, (item, hits) in enumerate(zip(claim_items, neighbour_hits, strict=True)):
         for child_id in abstractions.get(item.pk, []):
             child = related.get(child_id)
@@ -461,7 +465,11 @@ def _add_related(
                 and neighbour.pk != claim_items[owner].pk
                 and hit.similarity >= threshold
             ):
-                found[owner].put(neighbour.pk, hit.similarity, relation)
+                # Nearer the claim than its contra probe, the hit restates the claim (a space
+                # that barely tells negations apart finds paraphrases with the probe): no hint.
+                restates = to_claim[owner].get(hit.id, -1.0) >= hit.similarity
+                hint = "" if relation in CONTRA_RELATIONS and restates else relation
+                found[owner].put(neighbour.pk, hit.similarity, hint)
     verdicts = stance_verdicts(
         (item.pk, other)
         for item, near in zip(claim_items, found, strict=True)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from alexandria.figures.serializers import FigureHitSerializer
 from alexandria.knowledge.serializers import CitationSerializer
 from alexandria.search.querying import AGE_RATINGS, DEFAULT_MIN_STATUS, MAX_LIMIT, MIN_STATUSES
 
@@ -75,3 +76,8 @@ class AskResultSerializer(serializers.Serializer):
     )
     results = AnswerSerializer(many=True)
     summary = SummarySerializer(allow_null=True)
+    figures = FigureHitSerializer(
+        many=True,
+        help_text="Figures of the sources whose image matches the question (CLIP), with their "
+        "caption and page; empty where the server has no CLIP weights.",
+    )

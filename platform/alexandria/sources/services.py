@@ -18,6 +18,7 @@ from alexandria.sources.fingerprints import store_fingerprint
 from alexandria.sources.models import Chunk, Source, SourceUpload, Takedown, TakedownEvent
 from alexandria.sources.recovery import retry_if_stalled
 from alexandria.sources.selectors import takedown_refusing
+from alexandria.sources.signals import texts_purging
 from alexandria.textproc.extract import ExtractionError, check_utf8, detect_format
 from alexandria.textproc.language import detect_language
 from alexandria.textproc.normalize import normalize_text, sha256_hex
@@ -207,8 +208,10 @@ def purge_texts(sources: QuerySet[Source]) -> int:
     sooner, a takedown, first cancels the source's outstanding jobs with the reason
     (``jobs.services.lifecycle.cancel_source_jobs``). Leasing holds the line whatever
     happens: a job whose source's text is gone is cancelled, never handed out, and a
-    moderator can't requeue it.
+    moderator can't requeue it. What other apps keep for the analysis (figures' images) goes
+    with the text (``signals.texts_purging``).
     """
+    texts_purging.send(sender=Source, sources=sources)
     SourceUpload.objects.filter(source__in=sources).delete()
     return sources.filter(text_purged_at__isnull=True).update(
         text="", text_purged_at=timezone.now()

@@ -13,12 +13,14 @@ from alexandria.core.tasking import Task, enqueue
 from alexandria.sources.models import Source, SourceUpload, Takedown, TakedownEvent
 from alexandria.sources.recovery import fail_source, retry_if_stalled
 from alexandria.sources.selectors import takedown_refusing
+from alexandria.sources.signals import upload_extracted
 from alexandria.textproc.extract import (
     ExtractedDocument,
     ExtractionError,
     ExtractionLimits,
     extract_text,
 )
+from alexandria.textproc.figures import FigureLimits
 from alexandria.textproc.normalize import sha256_hex
 
 Status = Source.Status
@@ -32,6 +34,14 @@ def extraction_limits() -> ExtractionLimits:
         pdf_max_stream_bytes=settings.PDF_MAX_STREAM_BYTES,
         # The worker's soft limit stops the rest; this also holds where tasks run in-process.
         pdf_max_seconds=settings.SOURCE_EXTRACTION_SECONDS,
+    )
+
+
+def figure_limits() -> FigureLimits:
+    return FigureLimits(
+        max_figures=settings.FIGURES_MAX_PER_SOURCE,
+        min_side=settings.FIGURE_MIN_SIDE,
+        max_bytes=settings.FIGURE_MAX_BYTES,
     )
 
 
@@ -59,6 +69,7 @@ def extract_upload(source_id: int) -> str:
             filename=upload.filename or None,
             max_bytes=settings.SUBMISSION_MAX_BYTES,
             limits=extraction_limits(),
+            figure_limits=figure_limits(),
         )
     except ExtractionError as exc:
         fail_source(source_id, exc.message, stage=Status.EXTRACTING)
@@ -86,7 +97,8 @@ def fail_extraction_overtime(source_id: int) -> None:
 
 def _store_text(source_id: int, document: ExtractedDocument) -> str:
     """Give the source its text, unless a takedown or an earlier copy of the text stands in
-    the way; then queue its ingestion."""
+    the way (the apps that keep more of the document, its figures, hear of it:
+    ``signals.upload_extracted``); then queue its ingestion."""
     digest = sha256_hex(document.text)
     with transaction.atomic():
         source = Source.objects.select_for_update().filter(pk=source_id).first()
@@ -115,6 +127,7 @@ def _store_text(source_id: int, document: ExtractedDocument) -> str:
             except IntegrityError:  # the same text was stored concurrently
                 reason = "The same text was submitted at the same time; it is analysed once."
             else:
+                upload_extracted.send(sender=Source, source=source, document=document)
                 SourceUpload.objects.filter(source=source).delete()
                 enqueue(Task.INGEST_SOURCE, source.pk)
                 return Status.RECEIVED

@@ -2,7 +2,8 @@
 
 Supported: plain text, Markdown, HTML and PDF. Text formats must be strict UTF-8 (a UTF-8
 byte-order mark is accepted). The returned text is already `normalize_text`-ed, so offsets
-computed on it are the canonical stored offsets.
+computed on it are the canonical stored offsets. Asked to (``figure_limits``), it also returns
+the document's figures with their captions' offsets in that text (``textproc.figures``).
 """
 
 import io
@@ -17,6 +18,13 @@ from bs4.element import ProcessingInstruction
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
+from alexandria.textproc.figures import (
+    ExtractedFigure,
+    FigureLimits,
+    PdfFigures,
+    html_figures,
+    markdown_figures,
+)
 from alexandria.textproc.markdown import markdown_text
 from alexandria.textproc.normalize import normalize_text
 
@@ -58,11 +66,13 @@ class ExtractionLimits:
 
 @dataclass(frozen=True, slots=True)
 class ExtractedDocument:
-    """Normalised text of an upload, the format it was read as, and a title if one was found."""
+    """Normalised text of an upload, the format it was read as, a title if one was found, and
+    its figures when they were asked for."""
 
     text: str
     detected_format: DocumentFormat
     title_hint: str | None
+    figures: tuple[ExtractedFigure, ...] = ()
 
 
 class ExtractionError(Exception):
@@ -175,8 +185,10 @@ def extract_text(
     filename: str | None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     limits: ExtractionLimits = ExtractionLimits(),
+    figure_limits: FigureLimits | None = None,
 ) -> ExtractedDocument:
-    """Extract normalised text from an upload; raises an `ExtractionError` subclass."""
+    """Extract normalised text from an upload (and with ``figure_limits`` its figures);
+    raises an `ExtractionError` subclass."""
     if len(data) > max_bytes:
         raise DocumentTooLargeError(
             f"The file is {len(data):,} bytes; the limit is {max_bytes:,} bytes."
@@ -184,8 +196,12 @@ def extract_text(
     if not data.strip():
         raise EmptyDocumentError("The file is empty.")
     document_format = detect_format(data, content_type, filename)
+    pdf_figures = None
+    if figure_limits is not None and document_format == "pdf":
+        pdf_figures = PdfFigures(figure_limits)
+    decoded = ""
     if document_format == "pdf":
-        raw_text, title = _pdf_text(data, limits)
+        raw_text, title = _pdf_text(data, limits, pdf_figures)
     else:
         decoded = _decode_utf8(data)
         if document_format == "html":
@@ -204,7 +220,16 @@ def extract_text(
             "No text was found in the file"
             + (" (a scanned PDF without a text layer?)." if document_format == "pdf" else ".")
         )
-    return ExtractedDocument(text=text, detected_format=document_format, title_hint=title)
+    figures: list[ExtractedFigure] = []
+    if pdf_figures is not None:
+        figures = pdf_figures.figures(text)
+    elif figure_limits is not None and document_format == "html":
+        figures = html_figures(decoded, text, figure_limits)
+    elif figure_limits is not None and document_format == "markdown":
+        figures = markdown_figures(decoded, text, figure_limits)
+    return ExtractedDocument(
+        text=text, detected_format=document_format, title_hint=title, figures=tuple(figures)
+    )
 
 
 def check_utf8(data: bytes) -> None:
@@ -282,7 +307,9 @@ class _PdfBudget:
             raise _PdfBudgetSpent(f"Reading the PDF took longer than {seconds:g} seconds.")
 
 
-def _pdf_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str | None]:
+def _pdf_text(
+    data: bytes, limits: ExtractionLimits, figures: PdfFigures | None = None
+) -> tuple[str, str | None]:
     budget = _PdfBudget(limits, len(data))
     stream_limit = limits.pdf_max_stream_bytes
     try:
@@ -304,9 +331,14 @@ def _pdf_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str | None]:
                     f"{limits.pdf_max_pages:,}."
                 )
             pages = []
-            for page in reader.pages:
+            visitor = figures.visitor if figures is not None else None
+            for number, page in enumerate(reader.pages, start=1):
                 budget.add("")  # the time limit, also for pages without text
-                pages.append(page.extract_text(visitor_text=budget.add) or "")
+                read = page.extract_text(visitor_text=budget.add, visitor_operand_before=visitor)
+                pages.append(read or "")
+                if figures is not None:
+                    figures.add_page(number, page, pages[-1])
+                    budget.add("")
             title = reader.metadata.title if reader.metadata else None
     except ExtractionError:
         raise

@@ -78,8 +78,9 @@ def lease_jobs(
 
 def _with_texts(granted: list[GrantedLease]) -> list[GrantedLease]:
     """The leases with the payloads nodes read: spans of a source's text hydrated, in one query
-    (none when no payload has spans). A job whose source's text is gone is not handed out: it
-    and the source's other outstanding jobs are cancelled, saying why."""
+    (none when no payload has spans), and its figures' images, in one more (only for payloads
+    that list any). A job whose source's text or image is gone is not handed out: it and the
+    source's other outstanding jobs are cancelled, saying why."""
     if not any(payloads.SPANS_OF in grant.payload for grant in granted):
         return granted
     hydrated = list(

@@ -40,16 +40,17 @@ def create_job(
 ) -> Job:
     """Queue a job after checking its payload against the kind's input schema.
 
-    A payload that quotes ``source`` gives spans of its text (``payloads.span``) instead of
-    copies: the schema is checked on the payload as a node will read it, hydrated from the
-    text the source still holds, and the job stores the span form (see ``payloads``).
+    A payload that quotes ``source`` gives spans of its text (``payloads.span``) and
+    stand-ins for its images (``payloads.image``) instead of copies: the schema is checked on
+    the payload as a node will read it, hydrated from what the source still holds, and the job
+    stores the stand-ins (see ``payloads``).
     """
     try:
         job_kind = get_kind(kind)
     except UnknownKindError as exc:
         raise InvalidInput(f"Unknown job kind {kind!r}.") from exc
     stored = node_payload = payload
-    if any(payloads.spans_in(payload)):
+    if any(payloads.spans_in(payload)) or any(payloads.images_in(payload)):
         node_payload = _hydrated_at_creation(payload, source)
         stored = payloads.stored_form(payload, source.pk)
     errors = job_kind.input_errors(node_payload)
@@ -73,7 +74,14 @@ def _hydrated_at_creation(payload: dict, source: Source | None) -> dict:
     errors = payloads.check_spans(payload, len(source.text))
     if errors:
         raise InvalidInput("The payload's spans do not fit its source.", errors)
-    return payloads.hydrate(payload, source.text)
+    hydrated = payloads.hydrate(payload, source.text)
+    wanted = set(payloads.images_in(payload))
+    if not wanted:
+        return hydrated
+    images = payloads.read_images(wanted)
+    if missing := sorted(wanted - set(images)):
+        raise InvalidInput(f"The images {missing} of source {source.pk} are not kept.")
+    return payloads.with_images(hydrated, images)
 
 
 def cancel_job(job: Job, *, reason: str = "") -> bool:

@@ -331,11 +331,11 @@ def _stored_entity(
 
 
 def store_anchors(
-    source: Source, spans: list[tuple[int, int]], chunk: Chunk
+    source: Source, spans: list[tuple[int, int]], chunk: Chunk | None
 ) -> dict[tuple[int, int], Anchor]:
-    """The anchors of located spans of a chunk, by span: stored ones as they are, new ones
-    with the quotes the source's retention limits leave them, chosen together
-    (``textproc.fragments``).
+    """The anchors of located spans of a chunk (or of the whole text: figures' captions), by
+    span: stored ones as they are, new ones with the quotes the source's retention limits
+    leave them, chosen together (``textproc.fragments``).
 
     The source row is locked first, so that the anchors other chunks' results store at the
     same time count against the same limits.
@@ -361,7 +361,7 @@ def store_anchors(
         max_run_words=settings.RETENTION_MAX_RUN_WORDS,
         max_quoted_share=settings.RETENTION_MAX_QUOTED_SHARE,
     )
-    fragments = budget.quote(new, window=(chunk.start, chunk.end))
+    fragments = budget.quote(new, window=(chunk.start, chunk.end) if chunk is not None else None)
     for (start, end), fragment in zip(new, fragments, strict=True):
         stored[start, end] = Anchor.objects.create(
             source=source,

@@ -1,7 +1,8 @@
 """The order of the analysis: which jobs a source gets, and when the next stage starts.
 
 Stages: extract_graph per chunk, describe and rate_age per part of the whole text (planned
-with the chunks; ``services.profile`` combines the parts) → entity
+with the chunks; ``services.profile`` combines the parts), clip_embed for the figures of an
+upload (``figures.services.ingestion``; the analysis ends only after them too) → entity
 resolution (lexical pass plus resolve_entities jobs) → derive and reconstruct → support (one
 verify_support job per stored item, created as derive results are applied) → purge of the
 source text. ``advance_source`` is idempotent: it looks at what exists and creates only what
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alexandria.core.tasking import Task, enqueue, send
+from alexandria.figures.services.ingestion import plan_clip_jobs
 from alexandria.jobs.models import Job
 from alexandria.jobs.services.lifecycle import FINISHED, create_job
 from alexandria.jobs.services.payloads import span
@@ -143,6 +145,7 @@ def plan_analysis(source_id: int) -> int:
                 }
                 create_job(kind.KIND.name, payload, source=source, priority=PROFILE_PRIORITY)
                 created += 1
+        created += plan_clip_jobs(source, priority=PROFILE_PRIORITY)
         SourceProfile.objects.get_or_create(source=source)
         source.status = Source.Status.ANALYSING
         source.save(update_fields=["status", "updated_at"])

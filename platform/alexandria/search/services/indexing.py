@@ -34,17 +34,15 @@ REBUILD_BATCH = 1000
 def item_metadata(
     item: KnowledgeItem, age_rating: int, source_ids: list[int], genres: list[str] = ()
 ) -> dict:
-    """Chroma metadata: scalars only (sources and genres as comma-separated strings), and a
-    hash of the text (the text itself stays in the database)."""
-    details = item.details if isinstance(item.details, dict) else {}
+    """Chroma metadata: what places an entry (status, age rating, genres), what filters read
+    within a partition (kind), its sources, and a hash of the text (the text itself stays in
+    the database). Scalars only: sources and genres as comma-separated strings."""
     return {
-        "layer": item.layer,
         "kind": item.kind,
         "status": item.status,
         "age_rating": age_rating,
         "source_ids": ",".join(str(i) for i in source_ids),
         "genres": ",".join(sorted({g.strip().casefold() for g in genres if g.strip()})),
-        "stance": str(details.get("stance", "")),
         "text_sha": text_hash(item.text),
     }
 
