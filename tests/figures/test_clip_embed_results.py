@@ -18,9 +18,8 @@ from alexandria.figures.services.results import results_agree
 from alexandria.jobs.models import Job, WorkerNode
 from alexandria.jobs.services.nodes import register_node
 from alexandria.sources.models import Source
-from alexandria.sources.services import Citation, submit_upload
 from tests.pipeline.driving import node_payload, run_job
-from tests.support.figure_documents import pdf_with_figures
+from tests.support.figure_documents import upload_pdf_with_figures
 from tests.support.tiny_clip import (
     configure_server,
     node_output,
@@ -33,25 +32,13 @@ pytestmark = pytest.mark.django_db
 HANDLER = ClipEmbedHandler()
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return tiny_clip_weights(tmp_path_factory.mktemp("clip") / "weights.bin")
-
-
 @pytest.fixture
 def clip_job(settings, weights, django_capture_on_commit_callbacks) -> Job:
     """The clip_embed job of an uploaded PDF with two captioned figures."""
     configure_server(settings, weights)
-    member = contributor_for_discord_user("100000000000000001", display_name="member")
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = submit_upload(
-            pdf_with_figures(),
-            content_type="application/pdf",
-            filename="samples.pdf",
-            citation=Citation(title="Two samples"),
-            submitted_by=member,
-        )
-    yield Job.objects.get(source=outcome.source, kind="clip_embed")
+        source = upload_pdf_with_figures()
+    yield Job.objects.get(source=source, kind="clip_embed")
     embeddings._EMBEDDERS.pop("clip", None)
 
 

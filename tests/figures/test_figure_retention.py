@@ -17,23 +17,17 @@ from alexandria.jobs.services.payloads import hydrate_payloads
 from alexandria.pipeline.services.planning import Stage, advance_source
 from alexandria.retention.audit import audit_retention, database_columns
 from alexandria.sources.models import Source
-from alexandria.sources.services import Citation, purge_texts, submit_upload
+from alexandria.sources.services import purge_texts
 from tests.pipeline.driving import node_payload, run_job
-from tests.support.figure_documents import pdf_with_figures
+from tests.support.figure_documents import upload_pdf_with_figures
 from tests.support.tiny_clip import (
     configure_server,
     node_output,
     require_open_clip,
-    tiny_clip_weights,
 )
 
 require_open_clip()
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return tiny_clip_weights(tmp_path_factory.mktemp("clip") / "weights.bin")
 
 
 @pytest.fixture
@@ -41,16 +35,10 @@ def source(settings, weights, django_capture_on_commit_callbacks) -> Source:
     """An uploaded PDF with two figures, under analysis, with its clip_embed job."""
     configure_server(settings, weights)
     settings.REPLICATION_SAMPLE_RATE = 0.0
-    member = contributor_for_discord_user("100000000000000001", display_name="member")
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = submit_upload(
-            pdf_with_figures(),
-            content_type="application/pdf",
-            filename="samples.pdf",
-            citation=Citation(title="Two samples"),
-            submitted_by=member,
-        )
-    return Source.objects.get(pk=outcome.source.pk)
+        source = upload_pdf_with_figures()
+    source.refresh_from_db()
+    return source
 
 
 @pytest.fixture
@@ -142,16 +130,9 @@ def test_without_clip_weights_figures_get_no_jobs_and_their_images_go_with_the_t
     settings, django_capture_on_commit_callbacks
 ):
     settings.SEARCH_CLIP_PRETRAINED = ""
-    member = contributor_for_discord_user("100000000000000001", display_name="member")
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = submit_upload(
-            pdf_with_figures(),
-            content_type="application/pdf",
-            filename="samples.pdf",
-            citation=Citation(title="Two samples"),
-            submitted_by=member,
-        )
-    source = Source.objects.get(pk=outcome.source.pk)
+        source = upload_pdf_with_figures()
+    source.refresh_from_db()
     assert source.status == Source.Status.ANALYSING
     assert Figure.objects.filter(source=source, image__isnull=False).count() == 2
     assert not Job.objects.filter(source=source, kind="clip_embed").exists()

@@ -57,3 +57,21 @@ def pdf_with_figures(extra_image: Image.Image | None = None) -> bytes:
         if extra_image is not None and number == 1:
             pdf.image(io.BytesIO(png(extra_image)), x=150, y=10, w=8)
     return bytes(pdf.output())
+
+
+def upload_pdf_with_figures(url: str = ""):
+    """A member's upload of ``pdf_with_figures()`` (its source as just stored: run the
+    on-commit callbacks around the call, then refresh it, where the test needs ingestion)."""
+    from alexandria.contributors.services import contributor_for_discord_user
+    from alexandria.sources.models import Source
+    from alexandria.sources.services import Citation, submit_upload
+
+    member = contributor_for_discord_user("100000000000000001", display_name="member")
+    outcome = submit_upload(
+        pdf_with_figures(),
+        content_type="application/pdf",
+        filename="samples.pdf",
+        citation=Citation(title="Two samples", url=url),
+        submitted_by=member,
+    )
+    return Source.objects.get(pk=outcome.source.pk)
