@@ -48,7 +48,7 @@ def fast() -> MiniLMEmbedder:
     return MiniLMEmbedder("onnx")
 
 
-def test_the_default_minilm_runs_on_onnxruntime(settings):
+def test_minilm_runs_on_onnxruntime_unless_told_otherwise(settings):
     settings.SEARCH_MINILM_ONNX = True
     embedder = get_embedder("minilm")
     assert (embedder.name, embedder.dimension, embedder.runtime) == ("minilm", 384, "onnx")
