@@ -1,5 +1,6 @@
 """A node's failure message is stored, except when it repeats the job's source text: the event
-log outlives the purge, so it must not carry the text past it."""
+log outlives the purge, so it must not carry the text past it. The same holds for a schema
+error about an output, which quotes the output."""
 
 import hashlib
 
@@ -39,3 +40,18 @@ def test_a_message_quoting_the_source_is_withheld(register_node, clip_job):
         ("error", WITHHELD),
         ("released", "CUDA out of memory"),
     ]
+
+
+def test_a_schema_error_quoting_the_source_is_withheld(register_node, clip_job):
+    node = register_node()
+    source = source_with_text()
+    quoted, plain = clip_job(), clip_job()
+    Job.objects.filter(pk__in=[quoted.pk, plain.pk]).update(source=source)
+    leases = {job["job_id"]: job["lease_id"] for job in node.lease(max_jobs=2).json()["jobs"]}
+    node.submit(leases[quoted.pk], {"model": [TEXT[:160]], "scores": []})
+    node.submit(leases[plain.pk], {"model": 7, "scores": []})
+
+    (withheld,) = quoted.events.filter(kind="invalid").values_list("message", flat=True)
+    (kept,) = plain.events.filter(kind="invalid").values_list("message", flat=True)
+    assert withheld == WITHHELD
+    assert kept.startswith("output schema: ") and "7 is not of type" in kept

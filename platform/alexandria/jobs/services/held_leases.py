@@ -71,11 +71,11 @@ def heartbeat(node: WorkerNode, lease_id) -> Heartbeat:
 WITHHELD = "the node's message repeated the source text and was withheld (copyright gate)"
 
 
-def node_message(job: Job, error: str) -> str:
-    """A node's own words about a failure, as stored: never a run of the job's source text,
-    which a node (or an exception quoting the payload) would otherwise carry past the purge
-    into the event log."""
-    if job.source_id and copied_runs([error], [job.source_id]):
+def node_message(source_id: int | None, error: str) -> str:
+    """Words a node sent, as the event log stores them: never a run of the job's source text,
+    which a node's message (or an exception or schema error quoting the payload or output)
+    would otherwise carry past the purge."""
+    if source_id and copied_runs([error], [source_id]):
         return WITHHELD
     return error
 
@@ -97,7 +97,7 @@ def fail_lease(node: WorkerNode, lease_id, *, error: str, release: bool) -> Fail
         if lease.state != Lease.State.ACTIVE:
             raise LeaseConflict(LEASE_ENDED[lease.state])
         end_leases([job], Lease.State.RELEASED if release else Lease.State.FAILED, now)
-        error = node_message(job, error)
+        error = node_message(job.source_id, error)
         if release:
             JobEvent.objects.create(job=job, node=node, kind=JobEvent.Kind.RELEASED, message=error)
             requeue_jobs([job], now)

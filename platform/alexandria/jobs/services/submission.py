@@ -24,7 +24,7 @@ from alexandria.jobs.errors import (
 )
 from alexandria.jobs.models import Job, JobEvent, JobResult, Lease, WorkerNode
 from alexandria.jobs.services import churn, leasing
-from alexandria.jobs.services.held_leases import LEASE_ENDED
+from alexandria.jobs.services.held_leases import LEASE_ENDED, node_message
 from alexandria.jobs.services.leasing import GrantedLease
 from alexandria.jobs.services.lifecycle import canonical_json
 from alexandria.jobs.services.nodes import node_contract
@@ -251,14 +251,18 @@ def _repeated(lease: _LeaseRow, digest: str) -> SubmitOutcome:
 
 
 def _record_invalid_outputs(node: WorkerNode, invalid: list[tuple[int, list[str]]]) -> None:
-    """Outputs that break their kind's schema stay on the job's and the node's record, and
-    each one halves the node's trust."""
+    """Outputs that break their kind's schema stay on the job's and the node's record (schema
+    errors quote the output's values: a copy of the source text is withheld), and each one
+    halves the node's trust."""
+    sources = dict(
+        Job.objects.filter(pk__in=[job_id for job_id, _ in invalid]).values_list("pk", "source_id")
+    )
     JobEvent.objects.bulk_create(
         JobEvent(
             job_id=job_id,
             node=node,
             kind=JobEvent.Kind.INVALID,
-            message="output schema: " + "; ".join(errors)[:2000],
+            message=node_message(sources.get(job_id), "output schema: " + "; ".join(errors)[:2000]),
         )
         for job_id, errors in invalid
     )
