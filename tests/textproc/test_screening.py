@@ -81,3 +81,16 @@ def test_ungrounded_words_of_a_predicate(phrase, ungrounded):
 def test_words_beyond_the_window_do_not_ground():
     text = "Curie moved to Paris." + " filler" * 100 + " She founded a company."
     assert ungrounded_words("founded", text, 0, 20, 300) == ["founded"]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "ungrounded"),
+    [
+        ("setzt um", []),  # the separable verb is inside "umgesetzt"
+        ("speicherung", []),  # inside the compound "Datenspeicherung"
+        ("erlaubt", ["erlaubt"]),  # "unerlaubt" says the opposite
+    ],
+)
+def test_german_words_inside_compounds_ground_unless_negated(phrase, ungrounded):
+    text = "Die Richtlinie wurde umgesetzt. Die Datenspeicherung ohne Zweck ist unerlaubt."
+    assert ungrounded_words(phrase, text, 0, len(text), 300, language="de") == ungrounded

@@ -71,13 +71,22 @@ _FUNCTION_WORDS = frozenset(
 _GERMAN_FUNCTION_WORDS = frozenset(_stem(word) for word in DE_FUNCTION)
 # A word counts as found when a nearby word shares its stem or this many first letters
 # ("discovered" and "discovery"); shorter words must match whole. In German also when a
-# nearby word contains it: compounds and separable verbs ("setzt um" and "umgesetzt").
+# nearby word contains it: compounds and separable verbs ("setzt um" and "umgesetzt"), unless a
+# negating prefix comes right before it ("erlaubt" is not found in "unerlaubt").
 _SHARED_PREFIX = 5
+_GERMAN_NEGATING_PREFIXES = ("un", "nicht", "miss")
+_FUNCTION_WORDS_DE = _FUNCTION_WORDS | _GERMAN_FUNCTION_WORDS
+
+
+def _inside_compound(word: str, other: str) -> bool:
+    """Whether ``word`` is part of the German compound ``other`` without being negated in it."""
+    at = other.find(word)
+    return at >= 0 and not other[:at].endswith(_GERMAN_NEGATING_PREFIXES)
 
 
 def content_words(text: str, *, language: str = "en") -> list[str]:
     """The stems of ``text``'s words that carry content (numbers included)."""
-    function_words = _FUNCTION_WORDS | (_GERMAN_FUNCTION_WORDS if language == "de" else set())
+    function_words = _FUNCTION_WORDS_DE if language == "de" else _FUNCTION_WORDS
     return [stem for stem in _stems(text) if stem not in function_words]
 
 
@@ -105,7 +114,7 @@ def ungrounded_words(
         return (
             language == "de"
             and len(word) >= _SHARED_PREFIX
-            and any(word in other for other in nearby)
+            and any(_inside_compound(word, other) for other in nearby)
         )
 
     return [word for word in wanted if not found(word)]
