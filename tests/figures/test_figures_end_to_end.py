@@ -21,6 +21,7 @@ from alexandria.contributors.services import contributor_for_discord_user
 from alexandria.figures.identity import clip_identity
 from alexandria.figures.models import FigureEmbedding
 from alexandria.figures.selectors import search_figures
+from alexandria.figures.services.ingestion import FIGURE_SIZE_HINT
 from alexandria.jobs.models import Job, WorkerNode
 from alexandria.jobs.services.nodes import register_node
 from alexandria.sources.models import Source
@@ -82,6 +83,7 @@ def test_a_pdfs_figures_are_embedded_by_a_node_and_found_by_their_captions(
     (job,) = Job.objects.filter(source=source, kind="clip_embed")
     assert job.payload["model"] == clip_identity()
     assert "iVBOR" not in json.dumps(job.payload)  # the images go in at lease time only
+    assert job.size_hint == 2 * FIGURE_SIZE_HINT  # a lease sized per figure, not per byte
 
     done = run_worker(live_server.url, node.token, clip_server)
 

@@ -70,6 +70,11 @@ class FigureAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        """A figure goes with its source (a takedown): deleting it alone would strand its
+        source's clip job, which cancels the source's analysis."""
+        return False
+
     @admin.display(description="caption")
     def caption(self, figure: Figure) -> str:
         anchor = figure.caption_anchor

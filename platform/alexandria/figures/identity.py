@@ -11,15 +11,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from jobkinds.clip_embed import UNTRAINED
 from jobkinds.clip_embed import clip_identity as identity_of
 
-__all__ = ["UNTRAINED", "clip_identity", "weights_version"]
-
-
-def weights_version(pretrained: str) -> str:
-    """A pretrained tag as it is; a weights file as the first 12 hex digits of its sha256."""
-    return identity_of("", pretrained).split("/", 1)[1]
+__all__ = ["clip_identity"]
 
 
 def clip_identity(model_name: str | None = None, pretrained: str | None = None) -> str:

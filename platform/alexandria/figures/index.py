@@ -22,7 +22,12 @@ import numpy as np
 from chromadb.errors import NotFoundError
 from django.conf import settings
 
-from alexandria.chroma import ChromaEmbeddingFunction, catalogue, chroma_client
+from alexandria.chroma import (
+    ChromaEmbeddingFunction,
+    catalogue,
+    chroma_client,
+    write_batch_size,
+)
 
 EMBEDDER = "clip"
 
@@ -106,7 +111,7 @@ class FigureIndex:
         missing), in Chroma's batch size."""
         vectors = np.asarray(vectors, dtype=np.float32)
         name = collection_name(identity, self.prefix)
-        batch = max(1, min(self.client.get_max_batch_size(), 5000))
+        batch = write_batch_size(self.client)
         for start in range(0, len(figure_ids), batch):
             self._call(
                 name,

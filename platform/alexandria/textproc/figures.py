@@ -108,6 +108,7 @@ def _as_figure_image(data: bytes, limits: FigureLimits) -> tuple[bytes, str, int
             width, height = image.size
             if min(width, height) < limits.min_side or width * height > limits.max_pixels:
                 return None
+            image.load()  # a truncated or damaged image fails here, not on the node
             mime = next((m for sig, m in _SIGNATURES.items() if data.startswith(sig)), None)
             if mime is None:
                 converted = io.BytesIO()

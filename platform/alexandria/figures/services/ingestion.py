@@ -21,6 +21,11 @@ from alexandria.sources.models import Source
 from alexandria.textproc.figures import ExtractedFigure
 from jobkinds import clip_embed
 
+# What a figure counts as in a lease's time-to-live (characters, like a text job's input): a
+# CLIP model takes about as long for any image, so the lease is sized per figure, not by the
+# image's base64 (at 200 characters a second a 100 KB image would hold its lease 11 minutes).
+FIGURE_SIZE_HINT = 1000
+
 
 def store_figures(
     source: Source,
@@ -82,7 +87,13 @@ def plan_clip_jobs(source: Source, *, priority: int = 0) -> int:
                 for figure in figures[at : at + size]
             ],
         }
-        create_job(clip_embed.KIND.name, payload, source=source, priority=priority)
+        create_job(
+            clip_embed.KIND.name,
+            payload,
+            source=source,
+            priority=priority,
+            size_hint=FIGURE_SIZE_HINT * len(payload["figures"]),
+        )
         created += 1
     return created
 

@@ -177,7 +177,9 @@ def store_embeddings(job: Job, output: dict[str, Any]) -> list[int]:
         )
         stored.append(embedding.pk)
     if stored:
-        transaction.on_commit(lambda: index_embeddings(stored))
+        # robust: the embeddings are stored; Chroma being down must not fail the validation
+        # batch (rebuild_index puts them in later).
+        transaction.on_commit(lambda: index_embeddings(stored), robust=True)
     if job.source_id is not None:
         enqueue(Task.ADVANCE_SOURCE, job.source_id)
     return stored
