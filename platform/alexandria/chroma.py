@@ -19,6 +19,7 @@ from django.conf import settings
 from alexandria.embeddings import get_embedder
 
 LISTING_TTL = 5.0
+WRITE_BATCH = 5000
 
 
 @register_embedding_function
@@ -126,3 +127,10 @@ def catalogue(client) -> _Catalogue:
         if catalogue is None or catalogue.client is not client:
             catalogue = _CATALOGUES[id(client)] = _Catalogue(client)
         return catalogue
+
+
+def write_batch_size(client) -> int:
+    """Entries per write call: Chroma's limit, at most ``WRITE_BATCH`` (a server that does not
+    advertise one answers -1)."""
+    limit = client.get_max_batch_size()
+    return min(limit, WRITE_BATCH) if limit > 0 else WRITE_BATCH

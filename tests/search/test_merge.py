@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from alexandria.cli import main
-from alexandria.embeddings import similarity_threshold
 from alexandria.jobs.handlers import get_handler
 from alexandria.jobs.models import Job, JobResult
 from alexandria.knowledge.models import KnowledgeItem
@@ -27,6 +26,12 @@ def two_sources(kb):
     return a, b
 
 
+def _cosine(kb, text_a: str, text_b: str) -> float:
+    """The recorded similarity is the cosine of the two items' embeddings."""
+    a, b = kb.index.embedder.embed_texts([text_a, text_b])
+    return float(a @ b)
+
+
 def test_equal_texts_merge_with_the_union_of_provenance(kb, two_sources):
     a, b = two_sources
     anchor_a = kb.anchor(a, "Smoking causes lung cancer")
@@ -43,7 +48,7 @@ def test_equal_texts_merge_with_the_union_of_provenance(kb, two_sources):
     assert set(first.anchors.all()) == {anchor_a, anchor_b}
     record = MergeRecord.objects.get()
     assert (record.canonical_id, record.merged_id, record.method) == (first.pk, second.pk, "guard")
-    assert record.similarity >= similarity_threshold("MERGE_RECALL_THRESHOLD")
+    assert record.similarity == pytest.approx(_cosine(kb, first.text, second.text), abs=1e-3)
     assert list(record.added_anchors.all()) == [anchor_b]
 
 
@@ -55,8 +60,8 @@ def test_a_paraphrase_in_the_passive_goes_to_a_vote(kb):
     report = run_merge(1, index=kb.index)
 
     assert report.merged == 0 and report.verifications == 1
-    recall = similarity_threshold("MERGE_RECALL_THRESHOLD")
-    assert MergeVerification.objects.get().similarity >= recall
+    expected = _cosine(kb, "Smoking causes lung cancer.", "Lung cancer is caused by smoking.")
+    assert MergeVerification.objects.get().similarity == pytest.approx(expected, abs=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,6 @@ class AskApi(APIView):
         )
         if source_ids != frozenset():
             result.figures = search_figures(
-                data["q"],
-                max_age_rating=data.get("max_age_rating"),
-                language=data.get("language") or None,
+                data["q"], max_age_rating=data.get("max_age_rating"), source_ids=source_ids
             )
         return Response(AskResultSerializer(result).data)

@@ -261,7 +261,8 @@ def ask(
     how_to = is_how_to(query)
     indexed = index.layers()
     layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
-    if not layers:
+    # No source passes the source filters (say, none in the asked language): nothing to search.
+    if not layers or source_ids == frozenset():
         return AskResult(query=query, results=[], how_to=how_to)
     query_vector = index.embedder.embed_texts([query])
     if kind is not None:
@@ -334,7 +335,7 @@ def retrieve(
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     indexed = index.layers()
     layers = [layer] if layer is not None and layer in indexed else ([] if layer else indexed)
-    if not layers:
+    if not layers or source_ids == frozenset():
         return RetrieveResult(query=query, results=[])
     wanted = offset + limit + 1
     _, visible, shown = _candidates(

@@ -34,7 +34,12 @@ import numpy as np
 from chromadb.errors import NotFoundError
 from django.conf import settings
 
-from alexandria.chroma import ChromaEmbeddingFunction, catalogue, chroma_client
+from alexandria.chroma import (
+    ChromaEmbeddingFunction,
+    catalogue,
+    chroma_client,
+    write_batch_size,
+)
 from alexandria.embeddings import Embedder, get_embedder
 
 STATUSES = ("pending", "accepted")
@@ -192,7 +197,7 @@ class VectorIndex:
         """Upsert entries into one collection (created if missing), in Chroma's batch size,
         with the metadata that collection keeps (``_kept``)."""
         facet = self._is_facet(name, layer)
-        batch = max(1, min(self.client.get_max_batch_size(), 5000))
+        batch = write_batch_size(self.client)
         for start in range(0, len(ids), batch):
             self._call(
                 name,
