@@ -61,6 +61,14 @@ def test_bad_input_exits_2_before_any_work(
     assert fake_openai.requests == []
 
 
+@pytest.mark.parametrize("flag", ["--concurrency", "--answer-concurrency", "--resamples"])
+def test_a_count_below_one_is_refused_before_any_work(tmp_path, capsys, no_pipeline, flag):
+    with pytest.raises(SystemExit) as exited:
+        run(tmp_path / "q.jsonl", "http://127.0.0.1:9", flag, "0")
+    assert exited.value.code == 2
+    assert f"{flag}: must be at least 1, not 0" in capsys.readouterr().err
+
+
 def test_an_unreachable_model_exits_2_before_any_work(capsys, no_pipeline):
     url = closed_port_url()
     assert run(QUESTIONS, url) == 2

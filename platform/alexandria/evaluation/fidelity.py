@@ -35,6 +35,14 @@ LICENCE_NOTE = "evaluation input, analysed on the evaluator's own machine"
 KNOWLEDGE, ORIGINAL, NO_CONTEXT = "knowledge", "original", "no_context"
 
 
+def _positive_int(value: str) -> int:
+    """argparse type: refuses 0 and negatives before hours of analysis, not after."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _submit(client, texts: list[EvalText]) -> list[int]:
     """Submit each text as a member would; its source id (retrying the rate limit)."""
     ids = []
@@ -175,16 +183,20 @@ def add_eval(subparsers) -> None:
     fidelity.add_argument(
         "--no-context", action="store_true", help="Also answer with no context (the lower bound)."
     )
-    fidelity.add_argument("--concurrency", type=int, default=8, help="Jobs the node runs at once.")
     fidelity.add_argument(
-        "--answer-concurrency", type=int, default=8, help="Questions asked at once."
+        "--concurrency", type=_positive_int, default=8, help="Jobs the node runs at once."
     )
-    fidelity.add_argument("--max-tokens", type=int, default=256, help="Per answer.")
+    fidelity.add_argument(
+        "--answer-concurrency", type=_positive_int, default=8, help="Questions asked at once."
+    )
+    fidelity.add_argument("--max-tokens", type=_positive_int, default=256, help="Per answer.")
     fidelity.add_argument(
         "--timeout", type=float, default=3600, help="Seconds the pipeline may take."
     )
     fidelity.add_argument("--stall-after", type=float, default=180)
-    fidelity.add_argument("--resamples", type=int, default=10_000, help="Bootstrap resamples.")
+    fidelity.add_argument(
+        "--resamples", type=_positive_int, default=10_000, help="Bootstrap resamples."
+    )
     fidelity.add_argument("--json", action="store_true", help="Print the JSON report.")
     fidelity.add_argument("--output", default="", help="Also write the JSON report here.")
     fidelity.set_defaults(handler=run_fidelity)
